@@ -1,0 +1,46 @@
+/** `scangate start`: run the daemon until SIGTERM/SIGINT, then shut down in order. */
+import { configFrom, parse } from '../args.js';
+import { startGateway } from '../daemon.js';
+import { createLogger } from '../log.js';
+import { describeError, GatewayError } from '../../gateway/errors.js';
+
+const USAGE = 'scangate start [--config FILE]';
+
+export default async function start(argv: string[]): Promise<number> {
+  const { values } = parse(argv, { config: { type: 'string', short: 'c' } }, USAGE);
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  const { config, source, envApplied } = configFrom(values.config as string | undefined);
+  const log = createLogger(config.log.level, config.gatewayId);
+  log.info({ source, envApplied }, 'configuration loaded');
+  let gw;
+  try {
+    gw = await startGateway(config, log);
+  } catch (err) {
+    const code = err instanceof GatewayError ? err.code : 'SG_ERR_STORE';
+    log.fatal({ code, hint: err instanceof GatewayError ? err.hint : undefined }, describeError(err));
+    return 1;
+  }
+  const g = gw;
+  return new Promise<number>((resolve) => {
+    let signals = 0;
+    const stop = (sig: string) => {
+      if (++signals > 1) {
+        log.warn({ signal: sig }, 'second signal: exiting now');
+        process.exit(130);
+      }
+      log.info({ signal: sig }, 'signal received');
+      g.close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          log.error({ err: describeError(err) }, 'shutdown failed');
+          resolve(1);
+        },
+      );
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

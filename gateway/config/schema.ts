@@ -1,0 +1,136 @@
+/**
+ * The one configuration schema. Every numeric key states its unit in its name.
+ * Defaults here are the built-in defaults that run on a fresh machine (DESIGN.md "Command line").
+ */
+import { hostname } from 'node:os';
+import { z } from 'zod';
+import { OPERATIONS, type OperationName } from '../reasons.js';
+
+/** NATS subject token / MQTT topic level: no dots, wildcards, slashes or spaces. */
+const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
+const token = (what: string) =>
+  z.string().regex(TOKEN, `${what} must be 1-64 characters of A-Z a-z 0-9 _ - (it becomes an MQTT topic level and a NATS subject token)`);
+
+const port = z.number().int().min(0).max(65535);
+const OPERATION_NAMES = Object.keys(OPERATIONS) as [OperationName, ...OperationName[]];
+
+/** The host name, made usable as a gateway id. */
+export function defaultGatewayId(): string {
+  const h = hostname().replace(/[^A-Za-z0-9_-]/g, '-').slice(0, 64);
+  return h.length > 0 ? h : 'scangate';
+}
+
+export const stationSchema = z.strictObject({
+  id: token('station id'),
+  operation: z.enum(OPERATION_NAMES),
+  /** Payload that means "the scanner saw nothing" (NO_READ). */
+  noReadToken: z.string().min(1).max(64).default('NOREAD'),
+  /** Character the scanner sends instead of GS (0x1D). */
+  gsSubstitute: z.string().length(1).optional(),
+  /** DD=00 in an expiry: accept (last day of month), warn, or reject. */
+  dd00Policy: z.enum(['accept', 'warn', 'reject']).default('accept'),
+  /** AIM symbology ids accepted at this station; absent: every GS1 symbology. */
+  allowedSymbologies: z.array(z.string().regex(/^\][A-Za-z][0-9A-Za-z]$/, 'an AIM id such as ]d2')).min(1).optional(),
+  /** The same code at this station within this window is a duplicate read (same verdict again, no event). */
+  duplicateReadWindowMs: z.number().int().min(0).max(3_600_000).default(2000),
+});
+
+export const lineSchema = z.strictObject({
+  id: token('line id'),
+  stations: z.array(stationSchema).min(1),
+});
+
+export const configSchema = z.strictObject({
+  gatewayId: token('gatewayId').default(defaultGatewayId),
+  dataDir: z.string().min(1).default('./data'),
+  log: z
+    .strictObject({
+      level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    })
+    .prefault({}),
+  site: z
+    .strictObject({
+      id: token('site id').default('demo'),
+      lines: z.array(lineSchema).min(1).default(() => [
+        { id: 'L1', stations: OPERATION_NAMES.map((op) => stationSchema.parse({ id: op, operation: op })) },
+      ]),
+    })
+    .prefault({}),
+  mqtt: z
+    .strictObject({
+      host: z.string().min(1).default('0.0.0.0'),
+      port: port.default(1883),
+      topicPrefix: z
+        .string()
+        .regex(/^[^#+]+[^/#+]$/, 'topic prefix must not contain + or # and must not end with /')
+        .default('scangate/v1'),
+      /** QoS of verdict and reject publications. */
+      verdictQos: z.union([z.literal(0), z.literal(1)]).default(1),
+      /** Clients without credentials are accepted from loopback addresses only, and only when this is true. */
+      allowAnonymousLoopback: z.boolean().default(true),
+    })
+    .prefault({}),
+  http: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      host: z.string().min(1).default('127.0.0.1'),
+      port: port.default(8080),
+    })
+    .prefault({}),
+  nats: z
+    .strictObject({
+      servers: z.array(z.string().regex(/^(nats|tls):\/\/[^\s]+$/, 'a NATS URL such as nats://127.0.0.1:4222')).min(1).default(['nats://127.0.0.1:4222']),
+      /** Create the streams the gateway needs when they are missing. */
+      ensureStreams: z.boolean().default(true),
+      eventsStream: token('stream name').default('SCANGATE_EVENTS'),
+      /** Duplicate window of the events stream, in ms (DESIGN.md: at least 2 minutes). */
+      duplicateWindowMs: z.number().int().min(120_000).max(86_400_000).default(120_000),
+      /** Ping interval in ms: a dead link is noticed after maxPingOut missed pings. */
+      pingIntervalMs: z.number().int().min(500).max(600_000).default(5_000),
+      maxPingOut: z.number().int().min(1).max(100).default(3),
+      /** Connect timeout per attempt, in ms. */
+      connectTimeoutMs: z.number().int().min(100).max(60_000).default(2_000),
+      /** How long to wait for a PubAck before retrying the batch with the same id, in ms. */
+      publishTimeoutMs: z.number().int().min(100).max(600_000).default(5_000),
+      /** Outstanding (un-acked) batch publishes at once. */
+      publishWindow: z.number().int().min(1).max(1024).default(32),
+      /** Delay between reconnect attempts / failed publish retries, in ms. */
+      retryDelayMs: z.number().int().min(10).max(60_000).default(1_000),
+    })
+    .prefault({}),
+  batch: z
+    .strictObject({
+      /** A batch closes when it holds this many events, */
+      maxEvents: z.number().int().min(1).max(100_000).default(500),
+      /** or this many encoded bytes, */
+      maxBytes: z.number().int().min(1024).max(8_000_000).default(512_000),
+      /** or when its first event is this old, in ms. */
+      maxDelayMs: z.number().int().min(1).max(60_000).default(100),
+    })
+    .prefault({}),
+  outbox: z
+    .strictObject({
+      /** Upper bound of unsent events on disk, in bytes; when reached, reads are no longer acknowledged. */
+      maxBytes: z.number().int().min(1_048_576).default(1_073_741_824),
+      /** sync: a read is acknowledged after its event is flushed to disk; commit: after the LMDB commit (faster, not power-loss safe). */
+      durability: z.enum(['sync', 'commit']).default('sync'),
+    })
+    .prefault({}),
+  cache: z
+    .strictObject({
+      /** LMDB map size, in bytes (the file grows up to this). */
+      mapSizeBytes: z.number().int().min(16_777_216).default(17_179_869_184),
+    })
+    .prefault({}),
+  shutdown: z
+    .strictObject({
+      /** Graceful shutdown budget, in ms. */
+      timeoutMs: z.number().int().min(100).max(60_000).default(4_500),
+    })
+    .prefault({}),
+});
+
+export type ConfigInput = z.input<typeof configSchema>;
+export type Config = z.output<typeof configSchema>;
+export type StationConfig = z.output<typeof stationSchema>;
+export type LineConfig = z.output<typeof lineSchema>;

@@ -1,0 +1,79 @@
+/**
+ * Typed errors with stable codes. Every code is listed here once, documented in README.md
+ * ("Error codes"), and never reused for another meaning (test/unit/errors.test.ts checks both).
+ */
+export const ERROR_CODES = {
+  SG_ERR_CONFIG_INVALID: 'The configuration does not match the schema or fails a cross-field check.',
+  SG_ERR_CONFIG_READ: 'The configuration file cannot be read or is not valid YAML.',
+  SG_ERR_PORT_IN_USE: 'A listener cannot bind: the address/port is taken or not allowed.',
+  SG_ERR_DATA_DIR: 'The data directory cannot be created or written.',
+  SG_ERR_STORE: 'The LMDB store failed to open, read or write.',
+  SG_ERR_NATS_UNREACHABLE: 'The NATS servers cannot be reached (the gateway keeps deciding; events wait in the outbox).',
+  SG_ERR_NATS_STREAM: 'A JetStream stream cannot be created or does not match what the gateway needs.',
+  SG_ERR_PUBLISH: 'A batch publish to JetStream failed (it stays in the outbox and is retried).',
+  SG_ERR_IMPORT_INVALID: 'An import file has invalid rows; nothing was imported.',
+  SG_ERR_IMPORT_READ: 'An import file cannot be read or has an unknown format.',
+  SG_ERR_USAGE: 'A command line is not valid.',
+  SG_ERR_SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish in time.',
+  SG_ERR_QUEUE_FULL: 'A bounded queue refused an item.',
+  SG_ERR_CLOSED: 'The component is closed.',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Base of every error scangate raises on purpose. `hint` says how to fix it. */
+export class GatewayError extends Error {
+  readonly code: ErrorCode;
+  readonly hint: string | undefined;
+  constructor(code: ErrorCode, message: string, opts: { cause?: unknown; hint?: string } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'GatewayError';
+    this.code = code;
+    this.hint = opts.hint;
+  }
+
+  /** One line for an operator: code, message, hint. */
+  describe(): string {
+    return `${this.code}: ${this.message}${this.hint ? `\n  hint: ${this.hint}` : ''}`;
+  }
+}
+
+/** One problem in a configuration: where (dotted path, file line when known), what, how to fix. */
+export interface ConfigIssue {
+  path: string;
+  message: string;
+  hint?: string;
+  line?: number;
+}
+
+/** The configuration is invalid; `issues` lists every problem found, not just the first. */
+export class ConfigError extends GatewayError {
+  readonly issues: readonly ConfigIssue[];
+  constructor(issues: readonly ConfigIssue[], source: string) {
+    super(
+      'SG_ERR_CONFIG_INVALID',
+      `${source}: ${issues.length} problem${issues.length === 1 ? '' : 's'}\n` +
+        issues
+          .map((i) => `  - ${i.path || '(root)'}${i.line ? ` (line ${i.line})` : ''}: ${i.message}${i.hint ? ` (${i.hint})` : ''}`)
+          .join('\n'),
+      { hint: 'fix the listed keys; `scangate config check --config FILE` re-checks without starting' },
+    );
+    this.name = 'ConfigError';
+    this.issues = issues;
+  }
+}
+
+/** A bounded queue is full: the producer must back off (never drop silently). */
+export class QueueFullError extends GatewayError {
+  constructor(queue: string, limit: string) {
+    super('SG_ERR_QUEUE_FULL', `queue ${queue} is full (${limit})`);
+    this.name = 'QueueFullError';
+  }
+}
+
+/** Describe any error for an operator: GatewayError with code and hint, others with their message. */
+export function describeError(err: unknown): string {
+  if (err instanceof GatewayError) return err.describe();
+  if (err instanceof Error) return err.message;
+  return String(err);
+}

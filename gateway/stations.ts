@@ -1,0 +1,59 @@
+/** Declared stations, resolved once at start: topic names and the compiled parser per station. */
+import type { Config, StationConfig } from './config/index.js';
+import { compileParser, type ParseResult } from './parse/index.js';
+import type { OperationName } from './reasons.js';
+
+export interface StationContext {
+  /** `${line}/${station}` */
+  readonly key: string;
+  readonly site: string;
+  readonly line: string;
+  readonly station: string;
+  readonly operation: OperationName;
+  readonly config: StationConfig;
+  readonly parse: (input: string) => ParseResult;
+  readonly verdictTopic: string;
+  readonly rejectTopic: string;
+}
+
+export function topicBase(prefix: string, site: string, line: string, station: string): string {
+  return `${prefix}/${site}/${line}/${station}`;
+}
+
+export class StationRegistry {
+  private readonly byKey = new Map<string, StationContext>();
+  readonly site: string;
+  readonly prefix: string;
+
+  constructor(config: Config) {
+    this.site = config.site.id;
+    this.prefix = config.mqtt.topicPrefix;
+    for (const line of config.site.lines) {
+      for (const st of line.stations) {
+        const base = topicBase(this.prefix, this.site, line.id, st.id);
+        const opts: Parameters<typeof compileParser>[0] = { dd00Policy: st.dd00Policy };
+        if (st.gsSubstitute !== undefined) opts.gsSubstitute = st.gsSubstitute;
+        if (st.allowedSymbologies !== undefined) opts.allowedSymbologies = st.allowedSymbologies;
+        this.byKey.set(`${line.id}/${st.id}`, {
+          key: `${line.id}/${st.id}`,
+          site: this.site,
+          line: line.id,
+          station: st.id,
+          operation: st.operation,
+          config: st,
+          parse: compileParser(opts),
+          verdictTopic: `${base}/verdict`,
+          rejectTopic: `${base}/reject`,
+        });
+      }
+    }
+  }
+
+  get(line: string, station: string): StationContext | undefined {
+    return this.byKey.get(`${line}/${station}`);
+  }
+
+  all(): IterableIterator<StationContext> {
+    return this.byKey.values();
+  }
+}

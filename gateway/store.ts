@@ -1,0 +1,78 @@
+/**
+ * The LMDB environment on disk: one file, named tables. Layout (README "Data on disk"):
+ *   serials  binary key (cache/keys.ts) -> SerialRecord bytes (cache/record.ts)
+ *   journal  event seq (number)        -> [kind byte][protobuf ScanEvent/AggregationEvent]  (the outbox's events)
+ *   batches  batch seq (number)        -> {first, last, createdMs, count, bytes}            (sealed batch ranges)
+ *   meta     string                    -> value (epoch, next sequences)
+ */
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { open, type Database, type RootDatabase } from 'lmdb';
+import { GatewayError } from './errors.js';
+
+export interface BatchMarker {
+  first: number;
+  last: number;
+  createdMs: number;
+  count: number;
+  bytes: number;
+}
+
+export interface StoreOptions {
+  mapSizeBytes?: number;
+  /** Open without write access (inspection commands). */
+  readOnly?: boolean;
+}
+
+export class Store {
+  readonly root: RootDatabase;
+  readonly serials: Database<Buffer, Buffer>;
+  readonly journal: Database<Buffer, number>;
+  readonly batches: Database<BatchMarker, number>;
+  readonly meta: Database<unknown, string>;
+  readonly path: string;
+
+  private constructor(root: RootDatabase, path: string) {
+    this.root = root;
+    this.path = path;
+    this.serials = root.openDB<Buffer, Buffer>({ name: 'serials', encoding: 'binary', keyEncoding: 'binary' });
+    this.journal = root.openDB<Buffer, number>({ name: 'journal', encoding: 'binary' });
+    this.batches = root.openDB<BatchMarker, number>({ name: 'batches', encoding: 'msgpack' });
+    this.meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
+  }
+
+  /** Open (creating if needed) the store under dataDir. Errors name the key to change. */
+  static open(dataDir: string, opts: StoreOptions = {}): Store {
+    try {
+      mkdirSync(dataDir, { recursive: true });
+      accessSync(dataDir, constants.W_OK | constants.R_OK);
+    } catch (err) {
+      throw new GatewayError('SG_ERR_DATA_DIR', `data directory ${dataDir} is not writable: ${(err as Error).message}`, {
+        cause: err,
+        hint: 'set dataDir (or SCANGATE_DATA_DIR) to a directory this user can write',
+      });
+    }
+    const path = join(dataDir, 'scangate.mdb');
+    try {
+      const root = open({
+        path,
+        maxDbs: 16,
+        mapSize: opts.mapSizeBytes ?? 17_179_869_184,
+        readOnly: opts.readOnly ?? false,
+        // Reads of the same key right after an async put must not see stale data: the pipeline keeps its
+        // own overlay of uncommitted records instead of relying on lmdb-js's value cache.
+        cache: false,
+      });
+      return new Store(root, path);
+    } catch (err) {
+      throw new GatewayError('SG_ERR_STORE', `cannot open LMDB store ${path}: ${(err as Error).message}`, {
+        cause: err,
+        hint: 'check dataDir, free disk space and cache.mapSizeBytes',
+      });
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.root.close();
+  }
+}

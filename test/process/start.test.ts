@@ -1,0 +1,136 @@
+/** The daemon as an operator runs it: `scangate start`, signals, and clear errors naming the key to change. */
+import { createServer } from 'node:net';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import mqtt from 'mqtt';
+import { Store } from '../../gateway/store.js';
+import { demoGtin, dm, tempDir } from '../helpers/gateway.js';
+import { startNats, type NatsServer } from '../helpers/nats.js';
+import { freePort, runScangate } from '../helpers/proc.js';
+import { assert, suite } from '../helpers/uvu.js';
+
+const test = suite('process');
+let nats: NatsServer;
+
+test.before(async () => {
+  nats = await startNats();
+});
+test.after(async () => {
+  await nats?.dispose();
+});
+
+test('process - start, decide a read, SIGTERM: ordered shutdown under 5 s, open batch sealed into the outbox', async () => {
+  const tmp = tempDir();
+  try {
+    const [mqttPort, httpPort] = [await freePort(), await freePort()];
+    const G = demoGtin(5);
+    writeFileSync(join(tmp.dir, 'in.csv'), `gtin,serial,lot,expiry,status\n${G},A1,L1,2030-01-31,RECEIVED\n`);
+    const env = {
+      SCANGATE_DATA_DIR: tmp.dir,
+      SCANGATE_MQTT_HOST: '127.0.0.1',
+      SCANGATE_MQTT_PORT: String(mqttPort),
+      SCANGATE_HTTP_PORT: String(httpPort),
+      SCANGATE_NATS_SERVERS: 'nats://127.0.0.1:1', // unreachable on purpose: events must wait in the outbox
+      SCANGATE_BATCH_MAX_DELAY_MS: '60000', // keep the batch open until shutdown seals it
+      SCANGATE_GATEWAY_ID: 'gw-proc',
+    };
+    const imp = runScangate(['import', join(tmp.dir, 'in.csv')], env);
+    assert.is((await imp.exited()).code, 0, imp.output());
+    assert.match(imp.output(), /"imported":1/);
+
+    const p = runScangate(['start'], env);
+    await p.waitFor(/scangate started/);
+    const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
+    assert.is(health.status, 200);
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0 });
+    const got = new Promise<string>((resolve) => client.on('message', (_t, pl) => resolve(pl.toString())));
+    await client.subscribeAsync('scangate/v1/demo/L1/pack/verdict', { qos: 1 });
+    await client.publishAsync('scangate/v1/demo/L1/pack/read', dm(G, 'A1', 'L1', '300131'), { qos: 1 });
+    assert.match(await got, /"verdict":"accept"/);
+    await client.endAsync();
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    assert.match(metrics, /scangate_reads_total\{reason="OK"\} 1/);
+
+    const t0 = Date.now();
+    p.child.kill('SIGTERM');
+    const { code } = await p.exited(6000);
+    const ms = Date.now() - t0;
+    assert.is(code, 0, p.output());
+    assert.ok(ms < 5000, `shutdown took ${ms} ms`);
+    assert.match(p.output(), /"msg":"stopped"/);
+
+    const store = Store.open(tmp.dir);
+    try {
+      const batches = [...store.batches.getRange()];
+      assert.is(batches.length, 1, 'the open batch was sealed into the outbox on shutdown');
+      assert.is(batches[0]!.value.count, 1);
+    } finally {
+      await store.close();
+    }
+  } finally {
+    tmp.dispose();
+  }
+}, 30_000);
+
+test('process - a port in use names the key to change', async () => {
+  const tmp = tempDir();
+  const blocker = createServer();
+  const port = await new Promise<number>((resolve) => blocker.listen(0, '127.0.0.1', () => resolve((blocker.address() as { port: number }).port)));
+  try {
+    const p = runScangate(['start'], {
+      SCANGATE_DATA_DIR: tmp.dir,
+      SCANGATE_MQTT_HOST: '127.0.0.1',
+      SCANGATE_MQTT_PORT: String(port),
+      SCANGATE_HTTP_ENABLED: 'false',
+      SCANGATE_NATS_SERVERS: nats.url,
+    });
+    const { code } = await p.exited();
+    assert.is(code, 1);
+    assert.match(p.output(), /SG_ERR_PORT_IN_USE/);
+    assert.match(p.output(), /mqtt\.port/);
+    assert.match(p.output(), /SCANGATE_MQTT_PORT/);
+  } finally {
+    blocker.close();
+    tmp.dispose();
+  }
+});
+
+test('process - an unwritable data dir names the key to change', async () => {
+  const tmp = tempDir();
+  try {
+    // A directory cannot be made under a regular file (root ignores permission bits, so use that).
+    writeFileSync(join(tmp.dir, 'a-file'), '');
+    const p = runScangate(['start'], { SCANGATE_DATA_DIR: join(tmp.dir, 'a-file', 'data'), SCANGATE_MQTT_PORT: '0', SCANGATE_HTTP_ENABLED: 'false' });
+    const { code } = await p.exited();
+    assert.is(code, 1);
+    assert.match(p.output(), /SG_ERR_DATA_DIR/);
+    assert.match(p.output(), /dataDir/);
+  } finally {
+    tmp.dispose();
+  }
+});
+
+test('process - config check lists every problem with its path and line, exit 1', async () => {
+  const tmp = tempDir();
+  try {
+    const file = join(tmp.dir, 'bad.yaml');
+    writeFileSync(file, 'gatewayId: "has space"\nmqtt:\n  port: 70000\n  colour: blue\nbatch:\n  maxDelayMs: -5\n');
+    const p = runScangate(['config', 'check', '--config', file]);
+    const { code } = await p.exited();
+    assert.is(code, 1);
+    const out = p.output();
+    assert.match(out, /SG_ERR_CONFIG_INVALID/);
+    assert.match(out, /4 problems/);
+    assert.match(out, /gatewayId \(line 1\)/);
+    assert.match(out, /mqtt\.port \(line 3\)/);
+    assert.match(out, /mqtt\.colour \(line 4\): is not a known key/);
+    assert.match(out, /batch\.maxDelayMs \(line 6\)/);
+    const ok = runScangate(['config', 'check'], { SCANGATE_MQTT_PORT: '1884' });
+    assert.is((await ok.exited()).code, 0, ok.output());
+    assert.match(ok.output(), /ok: built-in defaults \(\+ SCANGATE_MQTT_PORT\)/);
+  } finally {
+    tmp.dispose();
+  }
+});
+
+test.run();
