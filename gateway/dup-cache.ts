@@ -1,7 +1,8 @@
 /**
  * Recent reads per read point, for DUPLICATE_READ (DESIGN.md guarantee 5): the same code at the same station
  * within the station's window, or the same (device, seq), gets the original verdict again and no event.
- * Bounded: the oldest entries go first when the limit is reached.
+ * Two generations of maps, swapped every window: no per-entry deletes or reordering on the hot path, and
+ * bounded (a generation that reaches the limit is retired early, dropping the oldest entries first).
  */
 export interface Remembered<V> {
   atMs: number;
@@ -9,36 +10,35 @@ export interface Remembered<V> {
 }
 
 export class DupCache<V> {
-  private readonly map = new Map<string, Remembered<V>>();
-  private readonly maxEntries: number;
+  private current = new Map<string, Remembered<V>>();
+  private previous = new Map<string, Remembered<V>>();
+  private since = 0;
+  private readonly maxPerGeneration: number;
+  /** Generations retired early because they were full. */
   evicted = 0;
 
   constructor(maxEntries = 200_000) {
-    this.maxEntries = maxEntries;
+    this.maxPerGeneration = Math.max(1, maxEntries >> 1);
   }
 
   /** The remembered value if it is younger than windowMs. */
   get(key: string, nowMs: number, windowMs: number): V | undefined {
-    const r = this.map.get(key);
-    if (r === undefined) return undefined;
-    if (nowMs - r.atMs > windowMs) {
-      this.map.delete(key);
-      return undefined;
-    }
-    return r.value;
+    const r = this.current.get(key) ?? this.previous.get(key);
+    return r !== undefined && nowMs - r.atMs < windowMs ? r.value : undefined;
   }
 
-  set(key: string, nowMs: number, value: V): void {
-    this.map.delete(key); // re-insert at the end: Map order is our age order
-    this.map.set(key, { atMs: nowMs, value });
-    if (this.map.size > this.maxEntries) {
-      const oldest = this.map.keys().next().value;
-      if (oldest !== undefined) this.map.delete(oldest);
-      this.evicted++;
+  set(key: string, nowMs: number, value: V, windowMs: number): void {
+    if (nowMs - this.since >= windowMs || this.current.size >= this.maxPerGeneration) {
+      if (this.current.size >= this.maxPerGeneration) this.evicted++;
+      // Everything in `previous` is older than one window by now (or the generation is full).
+      this.previous = this.current;
+      this.current = new Map();
+      this.since = nowMs;
     }
+    this.current.set(key, { atMs: nowMs, value });
   }
 
   get size(): number {
-    return this.map.size;
+    return this.current.size + this.previous.size;
   }
 }

@@ -1,22 +1,24 @@
 /**
- * One read, start to end, in the gateway core: payload -> parse -> duplicate check -> cache lookup -> decide
- * -> cache write + event append (one LMDB transaction) -> verdict. The verdict is returned at once; `durable`
- * resolves when the event is on disk, and only then may the read be acknowledged to the scanner.
+ * One read, start to end, in the gateway core: envelope -> duplicate check -> parse -> decide (engine) ->
+ * cache writes + events (one LMDB transaction) -> verdict. The verdict is returned at once; `durable`
+ * resolves when the events are on disk, and only then may the read be acknowledged to the scanner.
  * Nothing here opens a socket or logs per read.
  */
 import type { Logger } from 'pino';
-import { ScanEvent, type IScanEvent } from '../protocol/index.js';
-import { Cache } from './cache/cache.js';
+import { AggregationEvent, ScanEvent, type IAggregationEvent, type IScanEvent } from '../protocol/index.js';
+import type { Cache } from './cache/cache.js';
+import { localDays } from './cache/record.js';
 import { Counters } from './counters.js';
 import { DupCache } from './dup-cache.js';
-import { decideItem, type Decision } from './engine/decide.js';
+import { Engine, type ChildOutcome, type ControlOutcome, type Decision } from './engine/index.js';
 import { CBV, rejectDisposition } from './events.js';
-import { KIND_SCAN } from './outbox/encode.js';
+import { KIND_AGGREGATION, KIND_SCAN } from './outbox/encode.js';
+import { journalValue } from './outbox/journal.js';
 import type { Outbox } from './outbox/outbox.js';
-import type { ParseResult } from './parse/index.js';
-import { OPERATIONS, REASONS, STATUSES, statusName, type ReasonName, type StatusCode } from './reasons.js';
-import type { StationContext } from './stations.js';
+import type { ParseResult, ParsedRead } from './parse/index.js';
+import { OPERATIONS, REASONS, statusName, type ReasonName } from './reasons.js';
 import { readEnvelope, type ReadEnvelope } from './read-envelope.js';
+import type { StationContext } from './stations.js';
 
 /** What the line sees (DESIGN.md verdict topic). Absent fields are unknown. */
 export interface VerdictMessage {
@@ -32,15 +34,25 @@ export interface VerdictMessage {
   reason: ReasonName;
   reasonCode: number;
   status?: string;
+  /** The container the read went into or concerned. */
+  parent?: string;
   eventId?: string;
   ts: number;
   message?: string;
   duplicateRead?: true;
+  /** Camera reads: one entry per code. */
+  children?: { code: string; gtin?: string; serial?: string; reason: ReasonName; reasonCode: number; message?: string }[];
 }
 
 export interface Outcome {
   verdict: VerdictMessage;
-  /** Resolves when the read's event is durable; null when there is nothing to store (duplicate read). */
+  /** Resolves when the read's events are durable; null when there is nothing to store (duplicate read). */
+  durable: Promise<void> | null;
+}
+
+export interface ControlResult {
+  reply: Record<string, unknown>;
+  /** Resolves when the command's changes are durable; null when nothing changed. */
   durable: Promise<void> | null;
 }
 
@@ -56,17 +68,18 @@ export interface PipelineDeps {
 
 export class Pipeline {
   readonly counters: Counters;
-  private readonly cache: Cache;
+  readonly engine: Engine;
   private readonly outbox: Outbox;
   private readonly gatewayId: string;
   private readonly now: () => number;
-  private readonly dups = new DupCache<VerdictMessage>();
+  /** Recent verdicts per station, keyed by code or by device + seq. */
+  private readonly dups = new Map<string, DupCache<VerdictMessage>>();
   private tzOffsetMin = 0;
   private todayDays = 0;
   private calendarUntilMs = 0;
 
   constructor(deps: PipelineDeps) {
-    this.cache = deps.cache;
+    this.engine = new Engine(deps.cache);
     this.outbox = deps.outbox;
     this.gatewayId = deps.gatewayId;
     this.counters = deps.counters ?? new Counters();
@@ -76,9 +89,8 @@ export class Pipeline {
   /** Local calendar facts, refreshed once a minute rather than per read. */
   private calendar(nowMs: number): void {
     if (nowMs < this.calendarUntilMs) return;
-    const d = new Date(nowMs);
-    this.tzOffsetMin = -d.getTimezoneOffset();
-    this.todayDays = Math.round((Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) - Date.UTC(2000, 0, 1)) / 86_400_000);
+    this.tzOffsetMin = -new Date(nowMs).getTimezoneOffset();
+    this.todayDays = localDays(nowMs);
     this.calendarUntilMs = nowMs + 60_000 - (nowMs % 60_000);
   }
 
@@ -110,20 +122,19 @@ export class Pipeline {
     const nowMs = this.now();
     this.calendar(nowMs);
     this.counters.reads++;
-    if (typeof env === 'string') return this.finish(st, { code: '', raw }, nowMs, undefined, 'MALFORMED', env);
-    if (env.codes !== undefined) {
-      return this.finish(st, env, nowMs, undefined, 'MALFORMED', `multi-code (camera) reads are not supported at station ${st.key}: send one "code" per read`);
-    }
-    const trimmed = env.code.replace(/[\r\n]+$/, '');
-    if (trimmed.length === 0 || trimmed === st.config.noReadToken) {
-      return this.finish(st, env, nowMs, undefined, 'NO_READ', 'the scanner reported no read');
+    if (typeof env === 'string') return this.finish(st, { code: '', raw }, nowMs, undefined, { reason: 'MALFORMED', message: env, statusBefore: 0, statusAfter: 0 });
+    const code = env.codes === undefined ? env.code.replace(/[\r\n]+$/, '') : env.codes.join('\u001e');
+    if (code.length === 0 || code === st.config.noReadToken) {
+      return this.finish(st, env, nowMs, undefined, { reason: 'NO_READ', message: 'the scanner reported no read', statusBefore: 0, statusAfter: 0 });
     }
 
     // Duplicate read: the same message again (device, seq), or the same code at this read point in the window.
     const window = st.config.duplicateReadWindowMs;
-    const seqKey = env.device !== undefined && env.seq !== undefined ? `${st.key}\u0001${env.device}\u0001${env.seq}` : undefined;
-    const codeKey = `${st.key}\u0000${trimmed}`;
-    const prior = (seqKey !== undefined ? this.dups.get(seqKey, nowMs, window) : undefined) ?? this.dups.get(codeKey, nowMs, window);
+    let dups = this.dups.get(st.key);
+    if (dups === undefined) this.dups.set(st.key, (dups = new DupCache<VerdictMessage>()));
+    const seqKey = window > 0 && env.device !== undefined && env.seq !== undefined ? `\u0001${env.device}\u0001${env.seq}` : undefined;
+    const codeKey = window > 0 ? code : undefined;
+    const prior = seqKey !== undefined ? (dups.get(seqKey, nowMs, window) ?? dups.get(code, nowMs, window)) : window > 0 ? dups.get(code, nowMs, window) : undefined;
     if (prior !== undefined) {
       this.counters.duplicateReads++;
       const again: VerdictMessage = { ...prior, ts: nowMs, duplicateRead: true };
@@ -132,48 +143,114 @@ export class Pipeline {
       return { verdict: again, durable: null };
     }
 
-    const parsed = st.parse(trimmed);
-    const out = this.decide(st, env, parsed, nowMs);
-    this.dups.set(codeKey, nowMs, out.verdict);
-    if (seqKey !== undefined) this.dups.set(seqKey, nowMs, out.verdict);
+    let out: Outcome;
+    if (env.codes !== undefined) {
+      const codes = env.codes.map((c) => ({ code: c, parsed: st.parse(c) }));
+      let parent: string | undefined;
+      if (env.parent !== undefined) {
+        const p = st.parse(env.parent);
+        if (!p.ok || p.sscc === undefined) {
+          const message = p.ok ? `parent ${env.parent} is not an SSCC` : `parent: ${p.message}`;
+          return this.remember(dups, window, codeKey, seqKey, nowMs, this.finish(st, env, nowMs, undefined, { reason: p.ok ? 'MALFORMED' : p.reason, message, statusBefore: 0, statusAfter: 0 }));
+        }
+        parent = p.sscc;
+      }
+      out = this.finish(st, env, nowMs, undefined, this.engine.decideCodes(st, codes, parent, this.todayDays, nowMs));
+    } else {
+      const parsed = st.parse(code);
+      out = this.finish(st, env, nowMs, parsed, this.engine.decide(st, parsed, this.todayDays, nowMs));
+    }
+    return this.remember(dups, window, codeKey, seqKey, nowMs, out);
+  }
+
+  private remember(dups: DupCache<VerdictMessage>, window: number, codeKey: string | undefined, seqKey: string | undefined, nowMs: number, out: Outcome): Outcome {
+    if (codeKey !== undefined) dups.set(codeKey, nowMs, out.verdict, window);
+    if (seqKey !== undefined) dups.set(seqKey, nowMs, out.verdict, window);
     return out;
   }
 
-  private decide(st: StationContext, env: ReadEnvelope, parsed: ParseResult, nowMs: number): Outcome {
-    if (!parsed.ok) return this.finish(st, env, nowMs, parsed, parsed.reason, parsed.message);
-    if (parsed.gtin === undefined) {
-      // An SSCC alone: containers are not in this cache yet.
-      return this.finish(st, env, nowMs, parsed, 'UNKNOWN_SERIAL', `SSCC ${parsed.sscc ?? ''} is not in the cache`);
+  /** A control command for a station (DESIGN.md control topic). Never throws. */
+  control(st: StationContext, cmd: unknown): ControlResult {
+    const nowMs = this.now();
+    this.calendar(nowMs);
+    let res: ControlOutcome;
+    try {
+      res = this.engine.control(st, cmd, this.todayDays, nowMs);
+    } catch (err) {
+      return { reply: { ok: false, error: `command failed: ${(err as Error).message}` }, durable: null };
     }
-    if (parsed.serial === undefined) {
-      return this.finish(st, env, nowMs, parsed, 'MISSING_AI', 'AI 21 (serial number) is required at a serialised station');
-    }
-    const rec = this.cache.getSerial(parsed.gtin, parsed.serial);
-    const d = decideItem(st.operation, rec, { gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot, expiry: parsed.expiry }, this.todayDays, Math.floor(nowMs / 1000));
-    // Same event turn as the event append in finish(): one LMDB transaction holds both.
-    if (d.next !== undefined) void this.cache.putSerial(parsed.gtin, parsed.serial, d.next).catch(() => undefined);
-    return this.finish(st, env, nowMs, parsed, d.reason, d.message, d);
+    if (!res.ok || res.draft === undefined || res.draft.empty) return { reply: res.reply, durable: null };
+    this.engine.commit(res.draft);
+    const durables = this.appendAggregations(st, res.draft.aggregations, nowMs, '');
+    durables.push(this.outbox.settled());
+    return { reply: res.reply, durable: Promise.all(durables).then(() => undefined) };
   }
 
-  /** Build the verdict and the event, append the event, count. */
-  private finish(
-    st: StationContext,
-    env: ReadEnvelope,
-    nowMs: number,
-    parsed: ParseResult | undefined,
-    reason: ReasonName,
-    message: string | undefined,
-    d?: Decision,
-  ): Outcome {
-    const accept = reason === 'OK';
-    const seq = this.outbox.reserveSeq();
-    const eventId = this.outbox.eventId(seq);
-    const before: StatusCode = d?.statusBefore ?? STATUSES.UNKNOWN;
-    const after: StatusCode = d?.statusAfter ?? before;
-    const v: VerdictMessage = { verdict: accept ? 'accept' : 'reject', reason, reasonCode: REASONS[reason], ts: nowMs, eventId };
+  /** Build the verdict and the events, apply the writes, append the events, count. */
+  private finish(st: StationContext, env: ReadEnvelope, nowMs: number, parsed: ParseResult | undefined, d: Decision): Outcome {
+    const accept = d.reason === 'OK';
+    const v: VerdictMessage = { verdict: accept ? 'accept' : 'reject', reason: d.reason, reasonCode: REASONS[d.reason], ts: nowMs };
     if (env.seq !== undefined) v.seq = env.seq;
     if (env.device !== undefined) v.device = env.device;
     if (env.code) v.code = env.code;
+    if (parsed?.ok) {
+      if (parsed.gtin !== undefined) v.gtin = parsed.gtin;
+      if (parsed.serial !== undefined) v.serial = parsed.serial;
+      if (parsed.sscc !== undefined) v.sscc = parsed.sscc;
+      if (parsed.lot !== undefined) v.lot = parsed.lot;
+      if (parsed.expiry !== undefined) v.expiry = parsed.expiry;
+    }
+    if (d.statusBefore !== 0 || d.statusAfter !== 0) v.status = statusName(d.statusAfter);
+    if (d.parent !== undefined) v.parent = d.parent;
+    if (!accept && d.message !== undefined) v.message = d.message;
+    if (d.children !== undefined) {
+      v.children = d.children.map((c) => {
+        const o: NonNullable<VerdictMessage['children']>[number] = { code: c.code, reason: c.reason, reasonCode: REASONS[c.reason] };
+        if (c.gtin !== undefined) o.gtin = c.gtin;
+        if (c.serial !== undefined) o.serial = c.serial;
+        if (c.message !== undefined) o.message = c.message;
+        return o;
+      });
+    }
+
+    // Writes and events in this same event turn: one LMDB transaction holds all of them.
+    if (d.effects !== undefined) this.engine.commit(d.effects);
+    const durables: Promise<void>[] = [];
+    if (accept && d.children !== undefined) {
+      // An accepted camera read: one event per item, each with its own transition.
+      let first = '';
+      for (const c of d.children) {
+        const id = this.appendScan(st, env, nowMs, c, d, v);
+        first ||= id.eventId;
+        durables.push(id.durable);
+      }
+      v.eventId = first;
+    } else {
+      const id = this.appendScan(st, env, nowMs, parsed?.ok ? parsed : undefined, d, v);
+      v.eventId = id.eventId;
+      durables.push(id.durable);
+    }
+    if (d.effects !== undefined) durables.push(...this.appendAggregations(st, d.effects.aggregations, nowMs, v.eventId ?? ''));
+
+    this.counters.eventsAppended += durables.length;
+    if (accept) this.counters.accepted++;
+    else this.counters.rejected++;
+    this.counters.byReason[v.reasonCode]!++;
+    return { verdict: v, durable: durables.length === 1 ? durables[0]! : Promise.all(durables).then(() => undefined) };
+  }
+
+  private appendScan(
+    st: StationContext,
+    env: ReadEnvelope,
+    nowMs: number,
+    item: ParsedRead | ChildOutcome | undefined,
+    d: Decision,
+    v: VerdictMessage,
+  ): { eventId: string; durable: Promise<void> } {
+    const accept = d.reason === 'OK';
+    const seq = this.outbox.reserveSeq();
+    const eventId = this.outbox.eventId(seq);
+    const child = item !== undefined && 'statusBefore' in item ? item : undefined;
     const ev: IScanEvent = {
       eventId,
       eventTimeMs: env.tsMs ?? nowMs,
@@ -186,27 +263,49 @@ export class Pipeline {
       readSeq: env.seq ?? 0,
       operation: OPERATIONS[st.operation],
       verdict: accept ? 1 : 2,
-      reason: REASONS[reason],
-      statusBefore: before,
-      statusAfter: after,
+      reason: REASONS[d.reason],
+      statusBefore: child?.statusBefore ?? d.statusBefore,
+      statusAfter: child?.statusAfter ?? d.statusAfter,
       bizStep: CBV[st.operation].bizStep,
       disposition: accept ? CBV[st.operation].disposition : rejectDisposition(st.operation),
-      raw: env.raw,
+      raw: child !== undefined ? Buffer.from(child.code, 'latin1') : env.raw,
     };
-    if (parsed?.ok) {
-      if (parsed.gtin !== undefined) ev.gtin = v.gtin = parsed.gtin;
-      if (parsed.serial !== undefined) ev.serial = v.serial = parsed.serial;
-      if (parsed.sscc !== undefined) ev.sscc = v.sscc = parsed.sscc;
-      if (parsed.lot !== undefined) ev.lot = v.lot = parsed.lot;
-      if (parsed.expiry !== undefined) ev.expiry = v.expiry = parsed.expiry;
+    if (item !== undefined) {
+      if (item.gtin !== undefined) ev.gtin = item.gtin;
+      if (item.serial !== undefined) ev.serial = item.serial;
+      if (child === undefined) {
+        const p = item as ParsedRead;
+        if (p.sscc !== undefined) ev.sscc = p.sscc;
+        if (p.lot !== undefined) ev.lot = p.lot;
+        if (p.expiry !== undefined) ev.expiry = p.expiry;
+      }
     }
-    if (d !== undefined && d.statusBefore !== STATUSES.UNKNOWN) v.status = statusName(after);
-    if (message !== undefined && !accept) ev.message = v.message = message;
-    const durable = this.outbox.append(seq, KIND_SCAN, ScanEvent.encode(ev).finish());
-    this.counters.eventsAppended++;
-    if (accept) this.counters.accepted++;
-    else this.counters.rejected++;
-    this.counters.countReason(reason);
-    return { verdict: v, durable };
+    if (d.parent !== undefined) ev.parent = d.parent;
+    if (!accept && v.message !== undefined) ev.message = v.message;
+    return { eventId, durable: this.outbox.appendValue(seq, journalValue(KIND_SCAN, ScanEvent.encode, ev)) };
+  }
+
+  private appendAggregations(st: StationContext, changes: Decision['effects'] extends infer E ? E extends { aggregations: infer A } ? A : never : never, nowMs: number, cause: string): Promise<void>[] {
+    const out: Promise<void>[] = [];
+    for (const ch of changes) {
+      const seq = this.outbox.reserveSeq();
+      const ev: IAggregationEvent = {
+        eventId: this.outbox.eventId(seq),
+        eventTimeMs: nowMs,
+        tzOffsetMin: this.tzOffsetMin,
+        site: st.site,
+        line: st.line,
+        station: st.station,
+        gatewayId: this.gatewayId,
+        action: ch.action === 'ADD' ? 1 : 2,
+        parentSscc: ch.parent,
+        children: ch.children.map((c) => (c.kind === 'item' ? { gtin: c.gtin, serial: c.serial } : { sscc: c.sscc })),
+        bizStep: ch.action === 'ADD' ? 'packing' : 'unpacking',
+        disposition: ch.action === 'ADD' ? 'in_progress' : '',
+        causeEventId: cause,
+      };
+      out.push(this.outbox.appendValue(seq, journalValue(KIND_AGGREGATION, AggregationEvent.encode, ev)));
+    }
+    return out;
   }
 }

@@ -1,6 +1,9 @@
 /**
  * The LMDB environment on disk: one file, named tables. Layout (README "Data on disk"):
- *   serials  binary key (cache/keys.ts) -> SerialRecord bytes (cache/record.ts)
+ *   serials     binary key (cache/keys.ts) -> SerialRecord bytes (cache/record.ts)
+ *   containers  SSCC as 8 bytes            -> ContainerRecord (msgpack; cache/container.ts)
+ *   lots        6 bytes GTIN + lot          -> LotRecord {flags, expiryDays} (msgpack)
+ *   products    GTIN-14 string              -> ProductRecord {companyPrefixLength, shortDateMarginDays}
  *   journal  event seq (number)        -> [kind byte][protobuf ScanEvent/AggregationEvent]  (the outbox's events)
  *   batches  batch seq (number)        -> {first, last, createdMs, count, bytes}            (sealed batch ranges)
  *   meta     string                    -> value (epoch, next sequences)
@@ -9,6 +12,21 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { GatewayError } from './errors.js';
+import type { ContainerRecord } from './cache/container.js';
+
+/** Lot-level state: FLAG_ON_HOLD / FLAG_RECALLED of cache/record.ts, and the lot's expiry when known. */
+export interface LotRecord {
+  flags: number;
+  expiryDays: number;
+}
+
+/** Product master data: what a GTIN needs beyond the barcode. */
+export interface ProductRecord {
+  /** GS1 company prefix length (6-12), to render EPC URNs; 0 when unknown. */
+  companyPrefixLength: number;
+  /** Refuse items that expire within this many days (EXPIRED); 0 = only expired ones. */
+  shortDateMarginDays: number;
+}
 
 export interface BatchMarker {
   first: number;
@@ -27,6 +45,9 @@ export interface StoreOptions {
 export class Store {
   readonly root: RootDatabase;
   readonly serials: Database<Buffer, Buffer>;
+  readonly containers: Database<ContainerRecord, Buffer>;
+  readonly lots: Database<LotRecord, Buffer>;
+  readonly products: Database<ProductRecord, string>;
   readonly journal: Database<Buffer, number>;
   readonly batches: Database<BatchMarker, number>;
   readonly meta: Database<unknown, string>;
@@ -36,6 +57,9 @@ export class Store {
     this.root = root;
     this.path = path;
     this.serials = root.openDB<Buffer, Buffer>({ name: 'serials', encoding: 'binary', keyEncoding: 'binary' });
+    this.containers = root.openDB<ContainerRecord, Buffer>({ name: 'containers', encoding: 'msgpack', keyEncoding: 'binary' });
+    this.lots = root.openDB<LotRecord, Buffer>({ name: 'lots', encoding: 'msgpack', keyEncoding: 'binary' });
+    this.products = root.openDB<ProductRecord, string>({ name: 'products', encoding: 'msgpack' });
     this.journal = root.openDB<Buffer, number>({ name: 'journal', encoding: 'binary' });
     this.batches = root.openDB<BatchMarker, number>({ name: 'batches', encoding: 'msgpack' });
     this.meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });

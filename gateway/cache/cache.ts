@@ -2,51 +2,143 @@
  * The hot cache over the LMDB tables, with an overlay of records written but not yet committed, so every
  * decision sees the effects of the ones before it at once (lmdb-js commits asynchronously).
  * Writes are async puts: all writes of one event turn commit in one LMDB transaction, together with the
- * events appended to the outbox in that turn.
+ * events appended to the outbox in that turn, so a decision is stored whole or not at all.
+ * Lots, products and per-station state are small and live in memory too (loaded at open).
  */
-import type { Store } from '../store.js';
-import { serialKey } from './keys.js';
+import type { LotRecord, ProductRecord, Store } from '../store.js';
+import { lotKey, serialKeyInto } from './keys.js';
 import { decodeRecord, encodeRecord, type SerialRecord } from './record.js';
+import { ssccKey, type ContainerRecord } from './container.js';
+
+/** What a station holds between reads: its open container and the order it works on. */
+export interface StationState {
+  /** SSCC of the open container, '' when none. */
+  open: string;
+  /** GTINs allowed by the current order (empty: no order set), and the lot when the order names one. */
+  orderGtins: string[];
+  orderLot: string;
+}
+
+const EMPTY_STATION: StationState = Object.freeze({ open: '', orderGtins: [], orderLot: '' }) as StationState;
 
 export class Cache {
   private readonly store: Store;
-  private readonly overlay = new Map<string, SerialRecord>();
+  /** Uncommitted serial records by GTIN + serial. */
+  private readonly serialOverlay = new Map<string, SerialRecord>();
+  /** Key buffer reused for every serial lookup and put (lmdb-js copies the key before returning). */
+  private readonly scratch = Buffer.allocUnsafe(6 + 64);
+  private readonly containerOverlay = new Map<string, ContainerRecord | null>();
+  private readonly lotMap = new Map<string, LotRecord>();
+  private readonly productMap = new Map<string, ProductRecord>();
+  private readonly stations = new Map<string, StationState>();
+  private readonly stationIds = new Map<string, number>();
   /** Failed writes (the event of the same turn failed too, and the read was not acknowledged). */
   writeErrors = 0;
 
   constructor(store: Store) {
     this.store = store;
+    for (const { key, value } of store.lots.getRange()) this.lotMap.set(key.toString('latin1'), value);
+    for (const { key, value } of store.products.getRange()) this.productMap.set(key, value);
+    const ids = (store.meta.get('stationIds') as Record<string, number> | undefined) ?? {};
+    for (const [k, v] of Object.entries(ids)) this.stationIds.set(k, v);
+    for (const { key, value } of store.meta.getRange({ start: 'station:', end: 'station;' })) {
+      this.stations.set(key.slice('station:'.length), value as StationState);
+    }
   }
+
+  // ---- serials
 
   /** The record of a serial, or undefined when it is not cached. */
   getSerial(gtin: string, serial: string): SerialRecord | undefined {
-    const key = serialKey(gtin, serial);
-    const pending = this.overlay.get(key.toString('latin1'));
-    if (pending !== undefined) return pending;
-    const bytes = this.store.serials.getBinaryFast(key);
+    if (this.serialOverlay.size > 0) {
+      const pending = this.serialOverlay.get(gtin + serial);
+      if (pending !== undefined) return pending;
+    }
+    const bytes = this.store.serials.getBinaryFast(serialKeyInto(this.scratch, gtin, serial));
     return bytes === undefined ? undefined : decodeRecord(bytes);
   }
 
   /** Write a serial's record in the current event turn's transaction; visible to getSerial at once. */
   putSerial(gtin: string, serial: string, rec: SerialRecord): Promise<boolean> {
-    const key = serialKey(gtin, serial);
-    const okey = key.toString('latin1');
-    this.overlay.set(okey, rec);
-    const written = this.store.serials.put(key, encodeRecord(rec));
-    written.then(
-      () => {
-        if (this.overlay.get(okey) === rec) this.overlay.delete(okey);
-      },
-      () => {
-        if (this.overlay.get(okey) === rec) this.overlay.delete(okey);
-        this.writeErrors++;
-      },
-    );
-    return written;
+    return this.track(this.serialOverlay, gtin + serial, rec, this.store.serials.put(serialKeyInto(this.scratch, gtin, serial), encodeRecord(rec)));
+  }
+
+  // ---- containers
+
+  getContainer(sscc: string): ContainerRecord | undefined {
+    const pending = this.containerOverlay.get(sscc);
+    if (pending !== undefined) return pending ?? undefined;
+    return this.store.containers.get(ssccKey(sscc));
+  }
+
+  putContainer(sscc: string, rec: ContainerRecord): Promise<boolean> {
+    return this.track(this.containerOverlay, sscc, rec, this.store.containers.put(ssccKey(sscc), rec));
+  }
+
+  // ---- lots and products (in memory, written through)
+
+  getLot(gtin: string, lot: string): LotRecord | undefined {
+    if (this.lotMap.size === 0 || lot === '') return undefined;
+    return this.lotMap.get(lotKey(gtin, lot).toString('latin1'));
+  }
+
+  putLot(gtin: string, lot: string, rec: LotRecord): Promise<boolean> {
+    const key = lotKey(gtin, lot);
+    this.lotMap.set(key.toString('latin1'), rec);
+    return this.store.lots.put(key, rec);
+  }
+
+  getProduct(gtin: string): ProductRecord | undefined {
+    return this.productMap.size === 0 ? undefined : this.productMap.get(gtin);
+  }
+
+  putProduct(gtin: string, rec: ProductRecord): Promise<boolean> {
+    this.productMap.set(gtin, rec);
+    return this.store.products.put(gtin, rec);
+  }
+
+  // ---- stations
+
+  station(key: string): StationState {
+    return this.stations.get(key) ?? EMPTY_STATION;
+  }
+
+  putStation(key: string, state: StationState): Promise<boolean> {
+    this.stations.set(key, state);
+    return this.store.meta.put(`station:${key}`, state);
+  }
+
+  /** A small stable number per station key, for the per-serial history. Assigned once, kept on disk. */
+  stationId(key: string): number {
+    let id = this.stationIds.get(key);
+    if (id === undefined) {
+      id = this.stationIds.size + 1;
+      this.stationIds.set(key, id);
+      void this.store.meta.put('stationIds', Object.fromEntries(this.stationIds));
+    }
+    return id;
+  }
+
+  /** Station key of a history station id ('' when unknown). */
+  stationKey(id: number): string {
+    for (const [k, v] of this.stationIds) if (v === id) return k;
+    return '';
   }
 
   /** Records not yet committed (observability; bounded by the write rate times the commit time). */
   get pending(): number {
-    return this.overlay.size;
+    return this.serialOverlay.size + this.containerOverlay.size;
+  }
+
+  private track<V>(overlay: Map<string, V>, key: string, rec: V, written: Promise<boolean>): Promise<boolean> {
+    overlay.set(key, rec);
+    const settle = (): void => {
+      if (overlay.get(key) === rec) overlay.delete(key);
+    };
+    written.then(settle, () => {
+      settle();
+      this.writeErrors++;
+    });
+    return written;
   }
 }

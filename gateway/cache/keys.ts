@@ -28,6 +28,13 @@ export function serialKey(gtin: string, serial: string): Buffer {
   return buf;
 }
 
+/** serialKey written into `buf` (at least 6 + 64 bytes): a view of it, valid until the next call. */
+export function serialKeyInto(buf: Buffer, gtin: string, serial: string): Buffer {
+  writeGtin(buf, gtin, 0);
+  const n = buf.write(serial, 6, 'latin1');
+  return buf.subarray(0, 6 + n);
+}
+
 /** Inverse of serialKey. */
 export function parseSerialKey(key: Buffer): { gtin: string; serial: string } {
   return { gtin: readGtin(key, 0), serial: key.toString('latin1', 6) };

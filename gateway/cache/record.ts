@@ -1,9 +1,11 @@
 /**
- * The cached state of one serial, as compact bytes (format 1):
- *   [0] format (1)  [1] status  [2] flags  [3] status before the last transition
- *   [4..5] expiry as days since 2000-01-01 (0 = none)  [6..11] time of the last accepted transition, ms / 1000 (uint48 s)
- *   [12] lot length L, lot latin1   [13+L] parent length P, parent (SSCC digits)
- * A typical record (lot of 6, no parent) is 20 bytes.
+ * The cached state of one serial, as compact bytes (format 2):
+ *   [0] format (2)  [1] status  [2] flags  [3] status before the last transition  [4] operation of the last
+ *   accepted transition (0 = none)  [5..6] expiry as days since 2000-01-01 (0 = none)
+ *   [7..12] time of the last accepted transition, s since the epoch (uint48)
+ *   [13] lot length L, lot latin1   [14+L] parent length P, parent SSCC   then history entries to the end:
+ *   8 bytes each, newest first, at most HISTORY_MAX: [op][status after][station id uint16][time s uint32].
+ * An imported serial with a 6-character lot is 21 bytes.
  */
 import { STATUSES, type StatusCode } from '../reasons.js';
 
@@ -12,16 +14,34 @@ export const FLAG_RECALLED = 2;
 export const FLAG_BLOCKED = 4;
 export const FLAG_EXPIRY_DAY_UNSPECIFIED = 8;
 
+export const HISTORY_MAX = 4;
+const FORMAT = 2;
+
+export interface HistoryEntry {
+  /** OPERATIONS code */
+  op: number;
+  statusAfter: StatusCode;
+  /** Station id from the station dictionary (cache meta). */
+  station: number;
+  /** Seconds since the epoch. */
+  timeS: number;
+}
+
 export interface SerialRecord {
   status: StatusCode;
   flags: number;
   prevStatus: StatusCode;
+  /** OPERATIONS code of the last accepted transition, 0 when none. */
+  lastOp: number;
   /** Days since 2000-01-01 (UTC), 0 when no expiry is known. */
   expiryDays: number;
   /** Seconds since the epoch of the last accepted transition, 0 when none. */
   lastChangeS: number;
   lot: string;
+  /** SSCC of the container this serial is in, '' when none. */
   parent: string;
+  /** Recent accepted transitions, newest first. */
+  history: HistoryEntry[];
 }
 
 const EPOCH_2000_MS = Date.UTC(2000, 0, 1);
@@ -43,40 +63,88 @@ export function daysToIso(days: number): string {
   return new Date(EPOCH_2000_MS + days * DAY_MS).toISOString().slice(0, 10);
 }
 
+/** The local calendar date of a time, as days since 2000-01-01. */
+export function localDays(ms: number): number {
+  const d = new Date(ms);
+  return Math.round((Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) - EPOCH_2000_MS) / DAY_MS);
+}
+
 export function encodeRecord(r: SerialRecord): Buffer {
   const lotLen = r.lot.length;
   const parentLen = r.parent.length;
-  const buf = Buffer.allocUnsafe(14 + lotLen + parentLen);
-  buf[0] = 1;
+  const hist = r.history.length > HISTORY_MAX ? HISTORY_MAX : r.history.length;
+  const base = 15 + lotLen + parentLen;
+  const buf = Buffer.allocUnsafe(base + hist * 8);
+  buf[0] = FORMAT;
   buf[1] = r.status;
   buf[2] = r.flags;
   buf[3] = r.prevStatus;
-  buf.writeUInt16BE(r.expiryDays, 4);
-  buf.writeUIntBE(r.lastChangeS, 6, 6);
-  buf[12] = lotLen;
-  buf.write(r.lot, 13, 'latin1');
-  buf[13 + lotLen] = parentLen;
-  buf.write(r.parent, 14 + lotLen, 'latin1');
+  buf[4] = r.lastOp;
+  buf.writeUInt16BE(r.expiryDays, 5);
+  buf.writeUIntBE(r.lastChangeS, 7, 6);
+  buf[13] = lotLen;
+  buf.write(r.lot, 14, 'latin1');
+  buf[14 + lotLen] = parentLen;
+  buf.write(r.parent, 15 + lotLen, 'latin1');
+  for (let i = 0; i < hist; i++) {
+    const h = r.history[i]!;
+    const o = base + i * 8;
+    buf[o] = h.op;
+    buf[o + 1] = h.statusAfter;
+    buf.writeUInt16BE(h.station, o + 2);
+    buf.writeUInt32BE(h.timeS >>> 0, o + 4);
+  }
   return buf;
 }
 
 export function decodeRecord(buf: Uint8Array): SerialRecord {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
-  if (b[0] !== 1 || b.length < 14) throw new Error(`unknown serial record format ${b[0]} (${b.length} bytes)`);
-  const lotLen = b[12]!;
-  const parentLen = b[13 + lotLen]!;
+  if (b[0] !== FORMAT || b.length < 15) throw new Error(`unknown serial record format ${b[0]} (${b.length} bytes)`);
+  const lotLen = b[13]!;
+  const parentLen = b[14 + lotLen]!;
+  const base = 15 + lotLen + parentLen;
+  const history: HistoryEntry[] = [];
+  for (let o = base; o + 8 <= b.length; o += 8) {
+    history.push({ op: b[o]!, statusAfter: b[o + 1]! as StatusCode, station: b.readUInt16BE(o + 2), timeS: b.readUInt32BE(o + 4) });
+  }
   return {
     status: b[1]! as StatusCode,
     flags: b[2]!,
     prevStatus: b[3]! as StatusCode,
-    expiryDays: b.readUInt16BE(4),
-    lastChangeS: b.readUIntBE(6, 6),
-    lot: b.toString('latin1', 13, 13 + lotLen),
-    parent: b.toString('latin1', 14 + lotLen, 14 + lotLen + parentLen),
+    lastOp: b[4]!,
+    expiryDays: b.readUInt16BE(5),
+    lastChangeS: b.readUIntBE(7, 6),
+    lot: b.toString('latin1', 14, 14 + lotLen),
+    parent: b.toString('latin1', 15 + lotLen, base),
+    history,
   };
 }
 
 /** A fresh record for an imported serial. */
 export function newRecord(status: StatusCode = STATUSES.RECEIVED, lot = '', expiryIso = ''): SerialRecord {
-  return { status, flags: 0, prevStatus: STATUSES.UNKNOWN, expiryDays: isoToDays(expiryIso), lastChangeS: 0, lot, parent: '' };
+  return { status, flags: 0, prevStatus: STATUSES.UNKNOWN, lastOp: 0, expiryDays: isoToDays(expiryIso), lastChangeS: 0, lot, parent: '', history: [] };
+}
+
+/** The record after an accepted transition: history grows (newest first, bounded). */
+export function transitioned(
+  rec: SerialRecord,
+  to: StatusCode,
+  op: number,
+  station: number,
+  nowS: number,
+  changes: Partial<Pick<SerialRecord, 'parent' | 'lot' | 'expiryDays' | 'flags'>> = {},
+): SerialRecord {
+  const history = [{ op, statusAfter: to, station, timeS: nowS }, ...rec.history];
+  if (history.length > HISTORY_MAX) history.length = HISTORY_MAX;
+  return {
+    status: to,
+    flags: changes.flags ?? rec.flags,
+    prevStatus: rec.status,
+    lastOp: op,
+    expiryDays: changes.expiryDays ?? rec.expiryDays,
+    lastChangeS: nowS,
+    lot: changes.lot ?? rec.lot,
+    parent: changes.parent ?? rec.parent,
+    history,
+  };
 }

@@ -1,19 +1,51 @@
 /**
- * Validation of import rows (`gtin,serial,lot,expiry,status`). Every bad row is reported with its line
- * number and what is wrong; nothing is written unless every row is good.
+ * Validation of import records: serials, containers, lots and products. Each check returns the clean record
+ * or a message saying what is wrong, for a listing with line numbers.
  */
 import { isValidGs1Key, gs1CheckDigit } from '../parse/index.js';
 import { STATUSES, type StatusCode, type StatusName } from '../reasons.js';
 
-export const IMPORT_COLUMNS = ['gtin', 'serial', 'lot', 'expiry', 'status'] as const;
-
-export interface ImportRow {
+export interface SerialRow {
+  kind: 'serial';
+  line: number;
   gtin: string;
   serial: string;
   lot: string;
   expiry: string;
   status: StatusCode;
+  parent: string;
+  flags: number;
 }
+
+export interface ContainerRow {
+  kind: 'container';
+  line: number;
+  sscc: string;
+  status: StatusCode;
+  parent: string;
+  state: 'OPEN' | 'CLOSED';
+  capacity: number;
+  flags: number;
+}
+
+export interface LotRow {
+  kind: 'lot';
+  line: number;
+  gtin: string;
+  lot: string;
+  flags: number;
+  expiry: string;
+}
+
+export interface ProductRow {
+  kind: 'product';
+  line: number;
+  gtin: string;
+  companyPrefixLength: number;
+  shortDateMarginDays: number;
+}
+
+export type ImportRow = SerialRow | ContainerRow | LotRow | ProductRow;
 
 export interface RowError {
   line: number;
@@ -23,31 +55,135 @@ export interface RowError {
 /** GS1 character set 82 (GS1 General Specifications 7.11, figure 7.11-1). */
 const CSET82 = /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]*$/;
 const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})$/;
+const FLAG_NAMES = { hold: 1, recall: 2, blocked: 4 } as const;
+
+const goodDates = new Set<string>();
+const goodKeys = new Set<string>();
 
 function validDate(iso: string): boolean {
-  const m = ISO_DATE.exec(iso);
-  if (!m) return false;
-  const y = Number(m[1]);
-  const mo = Number(m[2]);
-  const d = Number(m[3]);
-  if (mo < 1 || mo > 12 || d < 1) return false;
-  return d <= new Date(Date.UTC(y, mo, 0)).getUTCDate();
+  // Files repeat the same few dates and GTINs: remember the good ones.
+  if (goodDates.has(iso)) return true;
+  if (!checkDate(iso)) return false;
+  if (goodDates.size < 100_000) goodDates.add(iso);
+  return true;
 }
 
-/** Check one row's fields; returns the row or the problem. */
-export function checkRow(fields: readonly string[], defaultStatus: StatusName | undefined): ImportRow | string {
-  if (fields.length !== IMPORT_COLUMNS.length) return `expected ${IMPORT_COLUMNS.length} fields (${IMPORT_COLUMNS.join(',')}), found ${fields.length}`;
-  const [gtin, serial, lot, expiry, statusRaw] = fields as [string, string, string, string, string];
-  if (!/^\d{14}$/.test(gtin)) return `gtin "${gtin}" must be 14 digits`;
+function checkDate(iso: string): boolean {
+  const m = ISO_DATE.exec(iso);
+  if (!m) return false;
+  const mo = Number(m[2]);
+  const d = Number(m[3]);
+  return mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(Number(m[1]), mo, 0)).getUTCDate();
+}
+
+function checkGtin(gtin: unknown): string | null {
+  if (typeof gtin === 'string' && goodKeys.has(gtin)) return null;
+  if (typeof gtin !== 'string' || !/^\d{14}$/.test(gtin)) return `gtin "${String(gtin)}" must be 14 digits`;
   if (!isValidGs1Key(gtin)) return `gtin ${gtin} has check digit ${gtin[13]}, expected ${gs1CheckDigit(gtin.slice(0, 13))}`;
-  if (serial.length < 1 || serial.length > 20) return `serial "${serial}" must be 1-20 characters`;
-  if (!CSET82.test(serial)) return `serial "${serial}" has a character outside GS1 character set 82`;
-  if (lot.length > 20 || !CSET82.test(lot)) return `lot "${lot}" must be at most 20 characters of GS1 character set 82`;
-  if (expiry !== '' && !validDate(expiry)) return `expiry "${expiry}" must be a date YYYY-MM-DD`;
-  const name = (statusRaw === '' ? defaultStatus : statusRaw.toUpperCase()) as StatusName | undefined;
+  if (goodKeys.size < 100_000) goodKeys.add(gtin);
+  return null;
+}
+
+function checkSscc(sscc: unknown, what: string): string | null {
+  if (typeof sscc !== 'string' || !/^\d{18}$/.test(sscc)) return `${what} "${String(sscc)}" must be an SSCC of 18 digits`;
+  if (!isValidGs1Key(sscc)) return `${what} ${sscc} has check digit ${sscc[17]}, expected ${gs1CheckDigit(sscc.slice(0, 17))}`;
+  return null;
+}
+
+function checkStatus(raw: unknown, fallback: StatusName | undefined): StatusCode | string {
+  const name = (raw === undefined || raw === '' ? fallback : String(raw).toUpperCase()) as StatusName | undefined;
   if (name === undefined) return 'status is empty and no --status default was given';
   if (!(name in STATUSES) || name === 'UNKNOWN') {
-    return `status "${statusRaw}" is not one of ${Object.keys(STATUSES).filter((s) => s !== 'UNKNOWN').join(', ')}`;
+    return `status "${String(raw)}" is not one of ${Object.keys(STATUSES).filter((s) => s !== 'UNKNOWN').join(', ')}`;
   }
-  return { gtin, serial, lot, expiry, status: STATUSES[name] };
+  return STATUSES[name];
+}
+
+function checkBool(v: unknown, name: string): boolean | string {
+  if (v === undefined || v === '' || v === false || v === 'false' || v === '0' || v === 0) return false;
+  if (v === true || v === 'true' || v === '1' || v === 1) return true;
+  return `${name} must be true or false`;
+}
+
+function flagsOf(o: Record<string, unknown>): number | string {
+  if (o.hold === undefined && o.recall === undefined && o.blocked === undefined) return 0;
+  let flags = 0;
+  for (const [name, bit] of Object.entries(FLAG_NAMES)) {
+    const b = checkBool(o[name], name);
+    if (typeof b === 'string') return b;
+    if (b) flags |= bit;
+  }
+  return flags;
+}
+
+function text(o: Record<string, unknown>, k: string): string {
+  const v = o[k];
+  return v === undefined || v === null ? '' : typeof v === 'string' ? v : String(v);
+}
+
+/** One record, from a CSV row (as a column->value object) or an NDJSON object. */
+export function checkRecord(o: Record<string, unknown>, line: number, defaultStatus: StatusName | undefined): ImportRow | string {
+  const type = o.type ?? (o.sscc !== undefined && o.serial === undefined ? 'container' : 'serial');
+  const flags = flagsOf(o);
+  if (typeof flags === 'string') return flags;
+  const str = (k: string): string => text(o, k);
+  switch (type) {
+    case 'serial': {
+      const bad = checkGtin(o.gtin);
+      if (bad) return bad;
+      const serial = str('serial');
+      if (serial.length < 1 || serial.length > 20) return `serial "${serial}" must be 1-20 characters`;
+      if (!CSET82.test(serial)) return `serial "${serial}" has a character outside GS1 character set 82`;
+      const lot = str('lot');
+      if (lot.length > 20 || !CSET82.test(lot)) return `lot "${lot}" must be at most 20 characters of GS1 character set 82`;
+      const expiry = str('expiry');
+      if (expiry !== '' && !validDate(expiry)) return `expiry "${expiry}" must be a date YYYY-MM-DD`;
+      const status = checkStatus(o.status, defaultStatus);
+      if (typeof status === 'string') return status;
+      const parent = str('parent');
+      if (parent !== '') {
+        const p = checkSscc(parent, 'parent');
+        if (p) return p;
+        if (status !== STATUSES.PACKED && status !== STATUSES.SHIPPED) return 'a serial in a container (parent) must be PACKED or SHIPPED';
+      }
+      return { kind: 'serial', line, gtin: o.gtin as string, serial, lot, expiry, status, parent, flags };
+    }
+    case 'container': {
+      const bad = checkSscc(o.sscc, 'sscc');
+      if (bad) return bad;
+      const status = checkStatus(o.status, 'COMMISSIONED');
+      if (typeof status === 'string') return status;
+      const parent = str('parent');
+      if (parent !== '') {
+        const p = checkSscc(parent, 'parent');
+        if (p) return p;
+        if (parent === o.sscc) return `container ${parent} cannot contain itself`;
+      }
+      const state = str('state').toUpperCase() || 'CLOSED';
+      if (state !== 'OPEN' && state !== 'CLOSED') return `state "${state}" must be OPEN or CLOSED`;
+      const capacity = o.capacity === undefined || o.capacity === '' ? 0 : Number(o.capacity);
+      if (!Number.isInteger(capacity) || capacity < 0) return `capacity "${String(o.capacity)}" must be a whole number`;
+      return { kind: 'container', line, sscc: o.sscc as string, status, parent, state, capacity, flags };
+    }
+    case 'lot': {
+      const bad = checkGtin(o.gtin);
+      if (bad) return bad;
+      const lot = str('lot');
+      if (lot.length < 1 || lot.length > 20 || !CSET82.test(lot)) return `lot "${lot}" must be 1-20 characters of GS1 character set 82`;
+      const expiry = str('expiry');
+      if (expiry !== '' && !validDate(expiry)) return `expiry "${expiry}" must be a date YYYY-MM-DD`;
+      return { kind: 'lot', line, gtin: o.gtin as string, lot, flags, expiry };
+    }
+    case 'product': {
+      const bad = checkGtin(o.gtin);
+      if (bad) return bad;
+      const cpl = o.companyPrefixLength === undefined ? 0 : Number(o.companyPrefixLength);
+      if (!Number.isInteger(cpl) || (cpl !== 0 && (cpl < 6 || cpl > 12))) return 'companyPrefixLength must be 6-12';
+      const margin = o.shortDateMarginDays === undefined ? 0 : Number(o.shortDateMarginDays);
+      if (!Number.isInteger(margin) || margin < 0 || margin > 3650) return 'shortDateMarginDays must be 0-3650';
+      return { kind: 'product', line, gtin: o.gtin as string, companyPrefixLength: cpl, shortDateMarginDays: margin };
+    }
+    default:
+      return `type "${String(type)}" must be serial, container, lot or product`;
+  }
 }

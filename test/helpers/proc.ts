@@ -45,10 +45,11 @@ export function runScangate(args: string[], env: Record<string, string> = {}): P
       throw new Error(`no ${re} in output within ${ms} ms:\n${out}`);
     },
     exited(ms = 10_000) {
-      return Promise.race([
-        exit,
-        new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`process did not exit within ${ms} ms:\n${out}`)), ms)),
-      ]);
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`process did not exit within ${ms} ms:\n${out}`)), ms);
+      });
+      return Promise.race([exit, late]).finally(() => clearTimeout(timer));
     },
   };
 }

@@ -73,7 +73,7 @@ test('path - verdicts on the topics and batches in the stream, in order, with id
   // Each publish resolves on PUBACK, which the gateway sends only once the event is durable.
   await s.client.publishAsync(T, dm(G, 'SN1'), { qos: 1 }); // RECEIVED -> PACKED: accept
   await s.client.publishAsync(T, dm(G, 'NOPE'), { qos: 1 }); // not in the cache
-  await s.client.publishAsync(T, dm(G, 'SN1'), { qos: 1 }); // second pack (no dup window here)
+  await s.client.publishAsync(T, dm(G, 'SN1'), { qos: 1 }); // second pack, outside the duplicate-read window: a duplicate serial
   await s.client.publishAsync(T, ']d201095201234567871727033121SN0001', { qos: 1 }); // bad check digit
   await s.client.publishAsync(T, JSON.stringify({ code: dm(G, 'SN3'), seq: 7, device: 'cam-1' }), { qos: 1 }); // already PACKED
   const all = await s.waitFor(9);
@@ -81,20 +81,21 @@ test('path - verdicts on the topics and batches in the stream, in order, with id
   const rejects = all.filter((x) => x.topic.endsWith('/reject')).map((x) => x.v);
   assert.equal(
     verdicts.map((v) => `${v.verdict}:${v.reason}`),
-    ['accept:OK', 'reject:UNKNOWN_SERIAL', 'reject:WRONG_STATUS', 'reject:BAD_CHECK_DIGIT', 'reject:WRONG_STATUS'],
+    ['accept:OK', 'reject:UNKNOWN_SERIAL', 'reject:DUPLICATE_SERIAL', 'reject:BAD_CHECK_DIGIT', 'reject:WRONG_STATUS'],
   );
   assert.is(verdicts[0]!.status, 'PACKED');
   assert.is(verdicts[2]!.status, 'PACKED');
-  assert.is(verdicts[2]!.reasonCode, 9);
+  assert.is(verdicts[2]!.reasonCode, 8);
+  assert.is(verdicts[4]!.reasonCode, 9);
   assert.is(verdicts[4]!.seq, 7);
-  assert.equal(rejects.map((v) => v.reason), ['UNKNOWN_SERIAL', 'WRONG_STATUS', 'BAD_CHECK_DIGIT', 'WRONG_STATUS'], 'reject topic carries rejects only');
+  assert.equal(rejects.map((v) => v.reason), ['UNKNOWN_SERIAL', 'DUPLICATE_SERIAL', 'BAD_CHECK_DIGIT', 'WRONG_STATUS'], 'reject topic carries rejects only');
 
   const stored = await readEvents(nats.url, 'SCANGATE_EVENTS', 5);
   const events = stored.flatMap((b) => b.batch.events);
   assert.is(events.length, 5, 'one event per decided read, rejects included');
   assert.equal(events.map((e) => e.eventId), verdicts.map((v) => v.eventId), 'events in read order, ids as in the verdicts');
   assert.is(new Set(events.map((e) => e.eventId)).size, 5);
-  assert.equal(events.map((e) => e.reason), [0, 6, 9, 3, 9]);
+  assert.equal(events.map((e) => e.reason), [0, 6, 8, 3, 9]);
   assert.is(events[0]!.statusBefore, 4);
   assert.is(events[0]!.statusAfter, 5);
   assert.is(events[0]!.bizStep, 'packing');

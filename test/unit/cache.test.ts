@@ -16,10 +16,14 @@ test('cache - serial keys are 6 bytes of GTIN plus the serial, and round-trip', 
 });
 
 test('cache - records round-trip and stay small', () => {
-  const r: SerialRecord = { status: STATUSES.PACKED, flags: FLAG_ON_HOLD, prevStatus: STATUSES.RECEIVED, expiryDays: isoToDays('2028-02-29'), lastChangeS: 1_790_000_000, lot: 'LOT-A1', parent: '095201234567890122' };
+  const r: SerialRecord = {
+    status: STATUSES.PACKED, flags: FLAG_ON_HOLD, prevStatus: STATUSES.RECEIVED, lastOp: 3, expiryDays: isoToDays('2028-02-29'), lastChangeS: 1_790_000_000,
+    lot: 'LOT-A1', parent: '095201234567890122', history: [{ op: 3, statusAfter: STATUSES.PACKED, station: 7, timeS: 1_790_000_000 }, { op: 2, statusAfter: STATUSES.RECEIVED, station: 2, timeS: 1_780_000_000 }],
+  };
   const b = encodeRecord(r);
   assert.equal(decodeRecord(b), r);
-  assert.is(encodeRecord({ ...r, parent: '' }).length, 20, 'a record with a 6-character lot is 20 bytes');
+  assert.is(encodeRecord({ ...r, parent: '', history: [] }).length, 21, 'a record with a 6-character lot is 21 bytes');
+  assert.is(b.length, 21 + 18 + 16);
   assert.throws(() => decodeRecord(Buffer.from([9, 1, 2])), /unknown serial record format/);
 });
 

@@ -22,7 +22,7 @@ test('import - loads rows; lookup shows them', async () => {
   const store = Store.open(tmp.dir);
   try {
     const res = await importFile(store, writeCsv(tmp.dir, [[G, 'A1', 'L1', '2030-12-31', 'RECEIVED'], [G, '"x,""y"', '', '', 'commissioned']]));
-    assert.is(res.imported, 2);
+    assert.is(res.serials, 2);
     assert.equal(lookupSerial(store, G, 'A1'), { gtin: G, serial: 'A1', status: 'RECEIVED', lot: 'L1', expiry: '2030-12-31', flags: [] });
     assert.is(lookupSerial(store, G, 'x,"y')?.status, 'COMMISSIONED');
   } finally {
@@ -48,7 +48,7 @@ test('import - any bad row: every bad row listed with its line, nothing imported
     assert.ok(err instanceof GatewayError);
     assert.is((err as GatewayError).code, 'SG_ERR_IMPORT_INVALID');
     const msg = (err as GatewayError).message;
-    assert.match(msg, /6 bad rows, nothing imported/);
+    assert.match(msg, /6 problems, nothing imported/);
     assert.match(msg, /line 3: gtin 09520123456787 has check digit 7, expected 8/);
     assert.match(msg, /line 4: serial "has space" has a character outside GS1 character set 82/);
     assert.match(msg, /line 5: expiry "2030-02-30"/);
@@ -67,10 +67,77 @@ test('import - a wrong header is refused', async () => {
   const store = Store.open(tmp.dir);
   try {
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(`${tmp.dir}/h.csv`, 'serial,gtin\n');
+    writeFileSync(`${tmp.dir}/h.csv`, 'serial,gtin,colour\n');
     const err = await importFile(store, `${tmp.dir}/h.csv`).then(() => null, (e: unknown) => e);
     assert.is((err as GatewayError).code, 'SG_ERR_IMPORT_READ');
-    assert.match((err as GatewayError).message, /expected "gtin,serial,lot,expiry,status"/);
+    assert.match((err as GatewayError).message, /unknown: colour/);
+  } finally {
+    await store.close();
+    tmp.dispose();
+  }
+});
+
+test('import - NDJSON: containers, hierarchy from parents, lots and products, all in one go', async () => {
+  const tmp = tempDir();
+  const store = Store.open(tmp.dir);
+  try {
+    const { writeFileSync } = await import('node:fs');
+    const P = '095201234567890122';
+    const C = '095201234567890139';
+    const lines = [
+      { type: 'container', sscc: P, status: 'COMMISSIONED' },
+      { sscc: C, parent: P, status: 'PACKED' },
+      { gtin: G, serial: 'N1', lot: 'L9', expiry: '2031-01-31', status: 'PACKED', parent: C },
+      { gtin: G, serial: 'N2', lot: 'L9', expiry: '2031-01-31', status: 'PACKED', parent: C, hold: true },
+      { type: 'lot', gtin: G, lot: 'L9', recall: true },
+      { type: 'product', gtin: G, companyPrefixLength: 7, shortDateMarginDays: 90 },
+    ];
+    writeFileSync(`${tmp.dir}/in.ndjson`, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
+    const res = await importFile(store, `${tmp.dir}/in.ndjson`, { expect: 6 });
+    assert.equal(res, { records: 6, serials: 2, containers: 2, lots: 1, products: 1 });
+    const { Cache } = await import('../../gateway/cache/cache.js');
+    const cache = new Cache(store);
+    assert.equal(cache.getContainer(P)?.children, [`#${C}`]);
+    assert.equal(cache.getContainer(C)?.children, [`${G}N1`, `${G}N2`]);
+    assert.is(cache.getContainer(C)?.parent, P);
+    assert.is(cache.getSerial(G, 'N2')?.flags, 1);
+    assert.is(cache.getLot(G, 'L9')?.flags, 2);
+    assert.is(cache.getProduct(G)?.shortDateMarginDays, 90);
+    const v = lookupSerial(store, G, 'N1');
+    assert.is(v?.parent, C);
+  } finally {
+    await store.close();
+    tmp.dispose();
+  }
+});
+
+test('import - references, cycles and the claimed count are checked; nothing half-applied', async () => {
+  const tmp = tempDir();
+  const store = Store.open(tmp.dir);
+  try {
+    const { writeFileSync } = await import('node:fs');
+    const A = '095201234567890122';
+    const B = '095201234567890139';
+    const lines = [
+      JSON.stringify({ sscc: A, parent: B }),
+      JSON.stringify({ sscc: B, parent: A }),
+      JSON.stringify({ sscc: '095201234567890146', parent: '095201234567890153' }),
+      JSON.stringify({ gtin: G, serial: 'Q1', status: 'RECEIVED', parent: A }),
+      '{not json',
+      JSON.stringify({ type: 'pallet' }),
+    ];
+    writeFileSync(`${tmp.dir}/bad.ndjson`, lines.join('\n') + '\n');
+    const err = await importFile(store, `${tmp.dir}/bad.ndjson`, { expect: 10 }).then(() => null, (e: unknown) => e);
+    assert.is((err as GatewayError).code, 'SG_ERR_IMPORT_INVALID');
+    const msg = (err as GatewayError).message;
+    assert.match(msg, /line 1: container 095201234567890122 is part of a cycle/);
+    assert.match(msg, /line 2: container 095201234567890139 is part of a cycle/);
+    assert.match(msg, /line 3: parent 095201234567890153 of container 095201234567890146 is neither in the file nor in the cache/);
+    assert.match(msg, /line 4: a serial in a container \(parent\) must be PACKED or SHIPPED/);
+    assert.match(msg, /line 5: not a JSON object/);
+    assert.match(msg, /line 6: type "pallet"/);
+    assert.match(msg, /holds 6 records, 10 were expected/);
+    assert.is([...store.containers.getRange()].length, 0, 'nothing written');
   } finally {
     await store.close();
     tmp.dispose();
