@@ -6,12 +6,18 @@
  * batch.maxBytes bytes, or its first event is batch.maxDelayMs old. The bytes published for a batch are
  * rebuilt from the journal range and the marker, so every retry of a batch carries identical bytes.
  * A batch is deleted (marker and journal range together) only when JetStream acknowledges it.
+ *
+ * Batch numbers: a batch has a local number (its key in the `batches` table, dense and increasing) and a
+ * published number (`batch_seq` and the `Nats-Msg-Id`), which is the local one plus a persisted offset. The
+ * offset is 0 unless the uplink found that another incarnation of this gatewayId (a replaced data directory)
+ * already used the numbers ahead of ours: then it is raised once so that our ids never collide with theirs in
+ * the server's duplicate window (a collision there would be answered `duplicate` and silently lost).
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import type { BatchMarker, Store } from '../store.js';
-import { encodeBatch, type EventKind } from './encode.js';
+import { encodeBatchInto, type EventKind } from './encode.js';
 
 export interface OutboxOptions {
   gatewayId: string;
@@ -33,7 +39,16 @@ export interface OutboxStats {
   oldestEventSeq: number | null;
   nextEventSeq: number;
   nextBatchSeq: number;
+  /** Published batch number = local batch number + this. */
+  batchSeqOffset: number;
   full: boolean;
+  /** Times the outbox became full since start (alarm raised). */
+  fullEpisodes: number;
+  /** ms since the epoch when the current full episode began, null when not full. */
+  fullSinceMs: number | null;
+  /** Batches deleted after a PubAck or a resync, and their events. */
+  ackedBatches: number;
+  ackedEvents: number;
 }
 
 export interface SealedBatch {
@@ -59,10 +74,17 @@ export class Outbox {
   private openBytes = 0;
   private openSince = 0;
   private timer: NodeJS.Timeout | null = null;
-  private metaScheduled = false;
+  private turn: { promise: Promise<void> } | null = null;
   private closed = false;
   private readonly sealedListeners = new Set<() => void>();
   private spaceWaiters: (() => void)[] = [];
+  private offset = 0;
+  private fullEpisodes = 0;
+  private fullSinceMs: number | null = null;
+  private ackedBatches = 0;
+  private ackedEvents = 0;
+  /** Highest local batch number deleted; its removal may not be committed yet, so reads skip up to it. */
+  private ackedThroughSeq = 0;
 
   constructor(store: Store, opts: OutboxOptions, log: Logger) {
     this.store = store;
@@ -75,6 +97,7 @@ export class Outbox {
       meta.putSync('epoch', epoch);
     }
     this.epoch = epoch;
+    this.offset = (meta.get('batchSeqOffset') as number | undefined) ?? 0;
     this.recover();
   }
 
@@ -128,21 +151,20 @@ export class Outbox {
    * Returns a promise that resolves when the event is durable (per outbox.durability).
    */
   append(seq: number, kind: EventKind, bytes: Uint8Array): Promise<void> {
-    if (this.closed) return Promise.reject(new GatewayError('SG_ERR_CLOSED', 'outbox is closed'));
     const value = Buffer.allocUnsafe(bytes.length + HEADER);
     value[0] = kind;
     value.set(bytes, HEADER);
-    const written = this.store.journal.put(seq, value);
+    return this.appendValue(seq, value);
+  }
+
+  /** append() for a value that already starts with its kind byte (see journal.ts journalValue). */
+  appendValue(seq: number, value: Uint8Array): Promise<void> {
+    if (this.closed) return Promise.reject(new GatewayError('SG_ERR_CLOSED', 'outbox is closed'));
+    void this.store.journal.put(seq, value as Buffer);
     this.events++;
     this.bytes += value.length;
-    if (!this.metaScheduled) {
-      // One meta write per event turn keeps the seq high-water mark durable even after every event is sent.
-      this.metaScheduled = true;
-      queueMicrotask(() => {
-        this.metaScheduled = false;
-        void this.store.meta.put('eventSeq', this.nextEventSeq - 1);
-      });
-    }
+    if (this.fullSinceMs === null && this.bytes >= this.opts.outboxMaxBytes) this.raiseFull();
+    if (this.turn === null) this.turn = this.newTurn();
     if (this.openCount === 0) {
       this.openFirst = seq;
       this.openSince = Date.now();
@@ -151,7 +173,46 @@ export class Outbox {
     this.openCount++;
     this.openBytes += value.length;
     if (this.openCount >= this.opts.maxEvents || this.openBytes >= this.opts.maxBytes) this.seal();
-    return this.durable(written);
+    return this.turn.promise;
+  }
+
+  /**
+   * Every append of one event turn shares one durable promise: at the end of the turn one more write, the
+   * event seq high-water mark (kept so seqs never go back even after every event is sent), goes into the same
+   * LMDB transaction; when it is durable, so is every write of the turn before it (transactions commit in
+   * order, whole or not at all). One promise per turn instead of several per read.
+   */
+  private newTurn(): { promise: Promise<void> } {
+    let settle!: (p: Promise<void>) => void;
+    const promise = new Promise<void>((resolve) => (settle = resolve));
+    queueMicrotask(() => {
+      this.turn = null;
+      settle(this.durable(this.store.meta.put('eventSeq', this.nextEventSeq - 1)));
+    });
+    return { promise };
+  }
+
+  /** The outbox reached outbox.maxBytes: an alarm, once per episode (reads are held by the adapters). */
+  private raiseFull(): void {
+    this.fullSinceMs = Date.now();
+    this.fullEpisodes++;
+    this.log.warn(
+      { code: 'SG_ERR_OUTBOX_FULL', bytes: this.bytes, maxBytes: this.opts.outboxMaxBytes, events: this.events },
+      'outbox is full: reads are held unacknowledged until the uplink frees space (nothing unsent is ever deleted)',
+    );
+  }
+
+  private freed(): void {
+    if (this.full) return;
+    if (this.fullSinceMs !== null) {
+      this.log.info({ heldMs: Date.now() - this.fullSinceMs, bytes: this.bytes }, 'outbox has room again: reads are acknowledged');
+      this.fullSinceMs = null;
+    }
+    if (this.spaceWaiters.length > 0) {
+      const waiters = this.spaceWaiters;
+      this.spaceWaiters = [];
+      for (const w of waiters) w();
+    }
   }
 
   private durable(written: Promise<boolean>): Promise<void> {
@@ -174,15 +235,23 @@ export class Outbox {
       count: this.openCount,
       bytes: this.openBytes,
     };
-    void this.store.batches.put(seq, marker);
+    const written = this.store.batches.put(seq, marker);
     void this.store.meta.put('batchSeq', seq);
     this.sealed++;
     this.openCount = 0;
     this.openBytes = 0;
-    for (const l of this.sealedListeners) l();
+    // Listeners (the uplink) hear of the batch once its marker is committed, so they can read it, and in
+    // `sync` mode once it is on disk too: a batch is never published before its events are durable here.
+    const ready = this.opts.durability === 'sync' ? written.then(() => this.store.root.flushed) : written;
+    ready.then(
+      () => {
+        for (const l of this.sealedListeners) l();
+      },
+      () => undefined,
+    );
   }
 
-  /** Be told when a batch is sealed. */
+  /** Be told when a sealed batch can be read (its marker is committed; in `sync` mode, flushed). */
   onSealed(listener: () => void): () => void {
     this.sealedListeners.add(listener);
     return () => this.sealedListeners.delete(listener);
@@ -191,7 +260,7 @@ export class Outbox {
   /** Sealed batches in order, starting after `afterSeq`. Only committed markers are visible. */
   *sealedBatches(afterSeq = 0, limit = Infinity): Generator<SealedBatch> {
     let n = 0;
-    for (const { key, value } of this.store.batches.getRange({ start: afterSeq + 1 })) {
+    for (const { key, value } of this.store.batches.getRange({ start: Math.max(afterSeq, this.ackedThroughSeq) + 1 })) {
       if (n++ >= limit) return;
       yield { seq: key, marker: value };
     }
@@ -199,33 +268,90 @@ export class Outbox {
 
   /** The exact bytes to publish for a sealed batch: an EventBatch rebuilt from the journal. */
   batchBytes(b: SealedBatch): Uint8Array {
-    const parts: Buffer[] = [];
-    for (const { value } of this.store.journal.getRange({ start: b.marker.first, end: b.marker.last + 1 })) parts.push(value);
-    if (parts.length !== b.marker.count) {
-      throw new GatewayError('SG_ERR_STORE', `batch ${b.seq}: journal holds ${parts.length} of its ${b.marker.count} events`);
+    const { journal } = this.store;
+    const { first, last, count, bytes } = b.marker;
+    let found = 0;
+    function* values(): Generator<Uint8Array> {
+      for (let k = first; k <= last; k++) {
+        // A view into lmdb-js's shared buffer, copied into the batch before the next get.
+        const v = journal.getBinaryFast(k);
+        if (v === undefined) continue;
+        found++;
+        yield v;
+      }
     }
-    return encodeBatch(this.opts.gatewayId, this.opts.site, b.seq, b.marker.createdMs, parts);
+    const out = encodeBatchInto(this.opts.gatewayId, this.opts.site, b.seq + this.offset, b.marker.createdMs, count, bytes, values());
+    if (found !== count) throw new GatewayError('SG_ERR_STORE', `batch ${b.seq}: journal holds ${found} of its ${count} events`);
+    return out;
   }
 
-  /** The batch is stored at central: delete it and its events in one transaction. */
+  /** The batch is stored at central: delete it and its events (one transaction). */
   async ack(b: SealedBatch): Promise<void> {
+    if (b.seq <= this.ackedThroughSeq) return;
+    if (b.seq === this.ackedThroughSeq + 1) this.ackedThroughSeq = b.seq;
+    await this.remove([b]);
+  }
+
+  /**
+   * Every sealed batch with a local number up to `seq` is stored at central: delete them and their events.
+   * Returns how many batches were deleted; the promise resolves when the deletion is committed. The
+   * in-memory accounting (and so `full`) changes at once. A crash before the commit only means those batches
+   * are found again at the next start, where the uplink's resync recognises them as stored.
+   */
+  ackThrough(seq: number): { batches: number; done: Promise<void> } {
+    const gone: SealedBatch[] = [];
+    if (seq <= this.ackedThroughSeq) return { batches: 0, done: Promise.resolve() };
+    for (const { key, value } of this.store.batches.getRange({ start: this.ackedThroughSeq + 1, end: seq + 1 })) gone.push({ seq: key, marker: value });
+    this.ackedThroughSeq = seq;
+    return { batches: gone.length, done: this.remove(gone) };
+  }
+
+  private remove(gone: readonly SealedBatch[]): Promise<void> {
+    if (gone.length === 0) return Promise.resolve();
     const { journal, batches } = this.store;
-    let freed = 0;
-    await this.store.root.transaction(() => {
-      for (const { key, value } of journal.getRange({ start: b.marker.first, end: b.marker.last + 1 })) {
-        freed += value.length;
-        void journal.remove(key);
-      }
-      void batches.remove(b.seq);
-    });
-    this.events -= b.marker.count;
-    this.bytes -= freed;
-    this.sealed--;
-    if (!this.full && this.spaceWaiters.length > 0) {
-      const waiters = this.spaceWaiters;
-      this.spaceWaiters = [];
-      for (const w of waiters) w();
+    let last: Promise<boolean> = Promise.resolve(true);
+    // Async removes issued in one event turn commit in one LMDB transaction.
+    for (const b of gone) {
+      for (let k = b.marker.first; k <= b.marker.last; k++) void journal.remove(k);
+      last = batches.remove(b.seq);
+      this.events -= b.marker.count;
+      this.bytes -= b.marker.bytes;
+      this.sealed--;
+      this.ackedBatches++;
+      this.ackedEvents += b.marker.count;
     }
+    this.freed();
+    return last.then(() => undefined);
+  }
+
+  /** The first sealed batch not yet acknowledged (committed markers only), or undefined. */
+  firstSealed(): SealedBatch | undefined {
+    for (const b of this.sealedBatches(0, 1)) return b;
+    return undefined;
+  }
+
+  /** The published number of a local batch number (`batch_seq`, and the `Nats-Msg-Id` suffix). */
+  publishedSeq(localSeq: number): number {
+    return localSeq + this.offset;
+  }
+
+  /** The local number of a published batch number. */
+  localSeq(publishedSeq: number): number {
+    return publishedSeq - this.offset;
+  }
+
+  /**
+   * Make every batch not yet acknowledged, and every later one, publish with a number above `floor`
+   * (another incarnation of this gatewayId already used the numbers up to it). Persisted at once, before
+   * anything is published under the new numbers. Returns true when the numbering changed.
+   */
+  raisePublishedFloor(floor: number): boolean {
+    const first = this.firstSealed()?.seq ?? this.nextBatchSeq;
+    if (first + this.offset > floor) return false;
+    this.offset = floor - first + 1;
+    this.store.meta.putSync('batchSeqOffset', this.offset);
+    this.log.warn({ offset: this.offset, floor }, 'published batch numbers moved above those another incarnation of this gatewayId used');
+    return true;
   }
 
   stats(): OutboxStats {
@@ -239,8 +365,18 @@ export class Outbox {
       oldestEventSeq: oldest,
       nextEventSeq: this.nextEventSeq,
       nextBatchSeq: this.nextBatchSeq,
+      batchSeqOffset: this.offset,
       full: this.full,
+      fullEpisodes: this.fullEpisodes,
+      fullSinceMs: this.fullSinceMs,
+      ackedBatches: this.ackedBatches,
+      ackedEvents: this.ackedEvents,
     };
+  }
+
+  /** Resolves when every write issued so far is durable (per outbox.durability), events or not. */
+  settled(): Promise<void> {
+    return this.durable(Promise.resolve(this.store.root.committed).then(() => true));
   }
 
   /** Resolves when every write issued so far is committed (and so visible to reads). */

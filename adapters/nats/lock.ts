@@ -1,0 +1,41 @@
+/**
+ * One uplink per data directory: the daemon and `scangate outbox replay` must never forward the same outbox
+ * at once (two publishers of one subject would fight over its fences). A small pid file says who owns it; a
+ * file left by a process that no longer runs is taken over.
+ */
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { GatewayError } from '../../gateway/errors.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Take the uplink of `dataDir`; returns the release function. Throws SG_ERR_UPLINK_LOCKED when taken. */
+export function lockUplink(dataDir: string, what: string): () => void {
+  const file = join(dataDir, 'uplink.pid');
+  let owner: number | null = null;
+  try {
+    owner = Number(readFileSync(file, 'utf8').split('\n')[0]);
+  } catch {
+    owner = null;
+  }
+  if (owner !== null && Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+    throw new GatewayError('SG_ERR_UPLINK_LOCKED', `process ${owner} already forwards the outbox of ${dataDir}`, {
+      hint: 'stop the running gateway first (its own uplink sends the outbox), or use `scangate outbox stats` to inspect it',
+    });
+  }
+  writeFileSync(file, `${process.pid}\n${what}\n`);
+  return () => {
+    try {
+      if (Number(readFileSync(file, 'utf8').split('\n')[0]) === process.pid) rmSync(file, { force: true });
+    } catch {
+      // already gone
+    }
+  };
+}

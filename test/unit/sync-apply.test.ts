@@ -1,0 +1,153 @@
+/**
+ * gateway/sync: central's status updates and peers' transitions applied to a real cache (LMDB in a temp dir):
+ * the merge rules, exactly-once application by stream sequence, lots and containers, own batches skipped,
+ * double decisions detected.
+ */
+import { Cache } from '../../gateway/cache/cache.js';
+import { FLAG_BLOCKED, FLAG_ON_HOLD, FLAG_RECALLED, isoToDays, newRecord, transitioned } from '../../gateway/cache/record.js';
+import { STATUSES, OPERATIONS } from '../../gateway/reasons.js';
+import { Store } from '../../gateway/store.js';
+import { META_PEER_SEQ, META_STATUS_SEQ, appliedSeq, applyPeerBatch, applyStatusBatch, mergeCentral, mergePeer } from '../../gateway/sync/index.js';
+import { decodeEventBatch, decodeStatusUpdateBatch, encodeEventBatch, encodeStatusUpdateBatch, type IScanEvent, type IStatusUpdate } from '../../protocol/index.js';
+import { demoGtin, tempDir } from '../helpers/gateway.js';
+import { assert, suite } from '../helpers/uvu.js';
+
+const test = suite('sync-apply');
+const G = demoGtin(5);
+const T0 = Date.UTC(2026, 0, 10, 8, 0, 0);
+
+function statusBatch(updates: IStatusUpdate[], lots: { gtin: string; lot: string; onHold?: boolean; recalled?: boolean; expiry?: string }[] = [], site = 'plant-a') {
+  return decodeStatusUpdateBatch(encodeStatusUpdateBatch({ site, createdMs: T0, updates, lots }));
+}
+
+function peerBatch(gatewayId: string, events: IScanEvent[]) {
+  return decodeEventBatch(encodeEventBatch({ gatewayId, batchSeq: 1, createdMs: T0, site: 'plant-a', events }));
+}
+
+function packEvent(serial: string, timeMs: number, gatewayId = 'gw-2'): IScanEvent {
+  return {
+    eventId: `${gatewayId}:e:${serial}`,
+    eventTimeMs: timeMs,
+    site: 'plant-a',
+    line: 'L2',
+    station: 'pack',
+    gatewayId,
+    operation: OPERATIONS.pack,
+    verdict: 1,
+    reason: 0,
+    gtin: G,
+    serial,
+    lot: 'L1',
+    expiry: '2030-12-31',
+    statusBefore: STATUSES.RECEIVED,
+    statusAfter: STATUSES.PACKED,
+  };
+}
+
+async function withCache(fn: (cache: Cache, store: Store) => Promise<void>): Promise<void> {
+  const tmp = tempDir();
+  const store = Store.open(tmp.dir);
+  try {
+    await fn(new Cache(store), store);
+  } finally {
+    await store.close();
+    tmp.dispose();
+  }
+}
+
+test('sync-apply - mergeCentral: central wins unless the local change is newer; hold/recall always follow central', () => {
+  const cur = { ...newRecord(STATUSES.RECEIVED, 'L1', '2030-12-31'), lastChangeS: T0 / 1000, flags: FLAG_BLOCKED };
+  const older = mergeCentral(cur, { status: STATUSES.COMMISSIONED, lot: 'L1', expiry: '', parent: '', onHold: true, recalled: false, updatedMs: T0 - 60_000 });
+  assert.is(older.outcome, 'kept-local');
+  assert.is(older.next!.status, STATUSES.RECEIVED, 'an older update never rolls a newer local transition back');
+  assert.is(older.next!.flags, FLAG_BLOCKED | FLAG_ON_HOLD, 'but its hold flag counts, and local flags stay');
+  const newer = mergeCentral(cur, { status: STATUSES.SHIPPED, lot: 'L1', expiry: '', parent: '095201234567890122', onHold: false, recalled: true, updatedMs: T0 + 1000 });
+  assert.is(newer.outcome, 'applied');
+  assert.is(newer.next!.status, STATUSES.SHIPPED);
+  assert.is(newer.next!.prevStatus, STATUSES.RECEIVED);
+  assert.is(newer.next!.parent, '095201234567890122');
+  assert.is(newer.next!.flags, FLAG_BLOCKED | FLAG_RECALLED);
+  assert.is(mergeCentral(newer.next, { status: STATUSES.SHIPPED, lot: 'L1', expiry: '', parent: '095201234567890122', onHold: false, recalled: true, updatedMs: T0 + 1000 }).outcome, 'same');
+  const created = mergeCentral(undefined, { status: STATUSES.EXPECTED, lot: 'LX', expiry: '2031-01-31', parent: '', onHold: false, recalled: false, updatedMs: 0 });
+  assert.is(created.outcome, 'created');
+  assert.is(created.next!.expiryDays, isoToDays('2031-01-31'));
+  assert.is(mergeCentral(cur, { status: 0, lot: '', expiry: '', parent: '', onHold: false, recalled: false, updatedMs: 0 }).next?.status ?? cur.status, STATUSES.RECEIVED, 'STATUS_UNKNOWN carries no status');
+});
+
+test('sync-apply - mergePeer: applied when newer, kept when the local change is newer, conflict when both accepted it', () => {
+  const cur = newRecord(STATUSES.RECEIVED, 'L1', '2030-12-31');
+  const t = { operation: OPERATIONS.pack, statusBefore: STATUSES.RECEIVED, statusAfter: STATUSES.PACKED, lot: 'L1', expiry: '2030-12-31', parent: '', eventTimeMs: T0, station: 9 };
+  const local = (id: number) => id === 1;
+  const applied = mergePeer(cur, t, local);
+  assert.is(applied.outcome, 'applied');
+  assert.is(applied.next!.status, STATUSES.PACKED);
+  assert.is(applied.next!.history[0]!.station, 9, 'the history names the peer station');
+  assert.is(mergePeer(applied.next, t, local).outcome, 'same', 'already known');
+  const shipped = transitioned(applied.next!, STATUSES.SHIPPED, OPERATIONS.ship, 1, T0 / 1000 + 5);
+  assert.is(mergePeer(shipped, { ...t, eventTimeMs: T0 - 2000 }, local).outcome, 'kept-local', 'a late peer event does not undo a newer local ship');
+  const packedHere = transitioned(cur, STATUSES.PACKED, OPERATIONS.pack, 1, T0 / 1000);
+  assert.is(mergePeer(packedHere, t, local).outcome, 'conflict', 'both gateways packed the same serial');
+});
+
+test('sync-apply - status batch: serials, lots and containers written with the stream sequence, once', async () => {
+  await withCache(async (cache, store) => {
+    void cache.putSerial(G, 'A', newRecord(STATUSES.RECEIVED, 'L1', '2030-12-31'));
+    const b = statusBatch(
+      [
+        { gtin: G, serial: 'A', status: STATUSES.PACKED, parent: '095201234567890122', updatedMs: T0 },
+        { gtin: G, serial: 'B', status: STATUSES.RECEIVED, lot: 'L9', expiry: '2031-05-31', onHold: true },
+        { sscc: '095201234567890122', status: STATUSES.PACKED },
+        { status: STATUSES.SHIPPED }, // names nothing
+      ],
+      [{ gtin: G, lot: 'L9', recalled: true, expiry: '2031-05-31' }],
+    );
+    const r = applyStatusBatch(cache, store, b, 7, 'plant-a');
+    assert.ok(r.fresh);
+    assert.equal([r.applied, r.created, r.lots, r.ignored], [1, 1, 1, 1]);
+    assert.ok(r.containers >= 1);
+    assert.is(cache.getSerial(G, 'A')!.status, STATUSES.PACKED, 'visible at once (overlay), before the commit');
+    await r.written;
+    assert.is(appliedSeq(store, META_STATUS_SEQ), 7, 'sequence recorded with the writes');
+    assert.is(cache.getSerial(G, 'B')!.flags & FLAG_ON_HOLD, FLAG_ON_HOLD);
+    assert.is(cache.getLot(G, 'L9')!.flags, FLAG_RECALLED);
+    const box = cache.getContainer('095201234567890122')!;
+    assert.is(box.status, STATUSES.PACKED);
+    assert.equal(box.children, [`${G}A`], 'the item joined its container\'s children');
+    // Redelivery of message 7 (ack lost): nothing happens, even though the cache moved on meanwhile.
+    void cache.putSerial(G, 'A', transitioned(cache.getSerial(G, 'A')!, STATUSES.SHIPPED, OPERATIONS.ship, 1, T0 / 1000 + 60));
+    const again = applyStatusBatch(cache, store, statusBatch([{ gtin: G, serial: 'A', status: STATUSES.RECEIVED, updatedMs: T0 + 120_000 }]), 7, 'plant-a');
+    assert.is(again.fresh, false);
+    await again.written;
+    assert.is(cache.getSerial(G, 'A')!.status, STATUSES.SHIPPED, 'a redelivered message is applied once');
+    const other = applyStatusBatch(cache, store, statusBatch([{ gtin: G, serial: 'C', status: STATUSES.RECEIVED }], [], 'plant-b'), 8, 'plant-a');
+    await other.written;
+    assert.is(other.ignored, 1, 'another site\'s batch is not applied');
+    assert.is(cache.getSerial(G, 'C'), undefined);
+    assert.is(appliedSeq(store, META_STATUS_SEQ), 8);
+  });
+});
+
+test('sync-apply - peer batch: accepted transitions applied, rejects and own batches not, double decisions counted', async () => {
+  await withCache(async (cache, store) => {
+    for (const s of ['P1', 'P2', 'P3']) void cache.putSerial(G, s, newRecord(STATUSES.RECEIVED, 'L1', '2030-12-31'));
+    // This gateway packed P3 itself at a station of its own.
+    void cache.putSerial(G, 'P3', transitioned(cache.getSerial(G, 'P3')!, STATUSES.PACKED, OPERATIONS.pack, cache.stationId('L1/pack'), T0 / 1000));
+    const reject = { ...packEvent('P2', T0), verdict: 2, reason: 9, statusAfter: STATUSES.RECEIVED };
+    const r = applyPeerBatch(cache, store, peerBatch('gw-2', [packEvent('P1', T0 + 500), reject, packEvent('P3', T0 + 200), packEvent('NEW', T0)]), 11, 'plant-a', 'gw-1');
+    await r.written;
+    assert.equal([r.applied, r.created, r.conflicts, r.ignored], [1, 1, 1, 1]);
+    assert.equal(r.conflictKeys, [`${G}/P3`]);
+    assert.is(cache.getSerial(G, 'P1')!.status, STATUSES.PACKED);
+    assert.is(cache.stationKey(cache.getSerial(G, 'P1')!.history[0]!.station), 'gw-2:L2/pack', 'history says which gateway and station');
+    assert.is(cache.getSerial(G, 'P2')!.status, STATUSES.RECEIVED, 'a reject changes nothing');
+    assert.is(cache.getSerial(G, 'NEW')!.status, STATUSES.PACKED, 'a serial the peer knew and this cache did not');
+    assert.is(appliedSeq(store, META_PEER_SEQ), 11);
+    const own = applyPeerBatch(cache, store, peerBatch('gw-1', [packEvent('P2', T0 + 900, 'gw-1')]), 12, 'plant-a', 'gw-1');
+    await own.written;
+    assert.is(cache.getSerial(G, 'P2')!.status, STATUSES.RECEIVED, 'never its own batches');
+    assert.is(appliedSeq(store, META_PEER_SEQ), 12);
+    assert.is(applyPeerBatch(cache, store, peerBatch('gw-2', [packEvent('P2', T0 + 900)]), 12, 'plant-a', 'gw-1').fresh, false, 'redelivery skipped');
+  });
+});
+
+test.run();
