@@ -1,0 +1,315 @@
+/**
+ * One reader of a PLC, mapped to a station: turns what the PLC sends its way (a scan event, a changed
+ * `{seq, code, ts}` structure, a counter next to LastScanData, a trigger answered by calling Scan) into reads for
+ * the pipeline, with their sequence numbers checked for gaps and replays. Per read: no logging, no awaits except
+ * the one round trip the way in needs (counter, scan).
+ */
+import type { ClientSession, DataValue, NodeId, Variant } from 'node-opcua';
+import { AttributeIds, DataType } from 'node-opcua';
+import type { OpcuaReaderConfig } from '../../gateway/config/opcua-schema.js';
+import type { ReadEnvelope } from '../../gateway/read-envelope.js';
+import type { StationContext } from '../../gateway/stations.js';
+import { scanDataCode, scanResultCodes, stripIso15434, withSymbology } from './scan-data.js';
+import { SeqTracker, next } from './seq.js';
+import type { DecisionPlan } from './writer.js';
+
+/** Where readers put what they read. */
+export interface ReadSink {
+  /** A read: decide it, publish the verdict, write the decision back echoing `echoSeq`. */
+  read(r: ReaderRuntime, env: ReadEnvelope, raw: Buffer, echoSeq: number): void;
+  /** `count` reads from `fromSeq` on never arrived (a sequence gap). */
+  lost(r: ReaderRuntime, fromSeq: number, count: number): void;
+}
+
+export interface ReaderStats {
+  /** Reads handed to the pipeline. */
+  reads: number;
+  /** Reads the PLC made that never arrived, and the gaps they came in. */
+  lostReads: number;
+  gaps: number;
+  /** Reads delivered again (initial values, republished notifications, duplicate events): not decided twice. */
+  replayed: number;
+  seqResets: number;
+  /** Values that carried no usable read (bad status, undecodable structure, EPC data...). */
+  unusable: number;
+  /** The PLC's queue for this reader overflowed (reads dropped at the PLC; the gap shows how many). */
+  queueOverflows: number;
+  /** Scan calls that failed (decided as NO_READ). */
+  scanErrors: number;
+  decisionsWritten: number;
+  decisionWriteErrors: number;
+  decisionsExpired: number;
+  /** Reads refused because the gateway was shutting down. */
+  refused: number;
+  lastSeq: number | null;
+  lastLostAtMs: number | null;
+}
+
+/** What a session resolved for this reader (node ids, the decision plan); null when the reader cannot run. */
+export interface ReaderBinding {
+  device?: NodeId;
+  dataNode?: NodeId;
+  codeNode?: NodeId;
+  counterNode?: NodeId;
+  triggerNode?: NodeId;
+  scanMethod?: NodeId;
+  /** Builds the ScanSettings argument of Scan. */
+  scanSettings?: () => unknown;
+  plan: DecisionPlan | null;
+}
+
+/** Event fields selected, in this order (see eventFilter in binding.ts). */
+export const EVENT_FIELD = { eventId: 0, eventType: 1, time: 2, scanResult: 3, deviceName: 4, seq: 5 } as const;
+/** EventQueueOverflowEventType (OPC UA Part 5 6.4.33): the server dropped events for this item. */
+const EVENT_QUEUE_OVERFLOW = 3035;
+/** Event ids remembered per reader to drop an event delivered twice. */
+const EVENT_ID_MEMORY = 4096;
+const EMPTY = Buffer.alloc(0);
+
+/** Severity Good (Part 4 7.39.1), whatever the info bits (an overflow bit is still a good value). */
+function goodSeverity(dv: DataValue): boolean {
+  return (dv.statusCode.value & 0xc0000000) === 0;
+}
+
+export class ReaderRuntime {
+  readonly cfg: OpcuaReaderConfig;
+  readonly endpointId: string;
+  readonly station: StationContext;
+  /** `device` of the reads (ScanEvent.device): `{endpoint}.{reader}`. */
+  readonly device: string;
+  readonly seq: SeqTracker;
+  readonly stats: ReaderStats = {
+    reads: 0,
+    lostReads: 0,
+    gaps: 0,
+    replayed: 0,
+    seqResets: 0,
+    unusable: 0,
+    queueOverflows: 0,
+    scanErrors: 0,
+    decisionsWritten: 0,
+    decisionWriteErrors: 0,
+    decisionsExpired: 0,
+    refused: 0,
+    lastSeq: null,
+    lastLostAtMs: null,
+  };
+  binding: ReaderBinding | null = null;
+  session: ClientSession | null = null;
+  /** Why the reader is idle (a node that does not resolve), for the status. */
+  error: { code: string; message: string } | null = null;
+  private readonly sink: ReadSink;
+  private readonly eventIds = new Set<string>();
+  private readonly eventIdOrder: string[] = [];
+  private eventIdNext = 0;
+  /** Reads numbered by the gateway when the PLC's events carry no seq. */
+  private localSeq = 0;
+  /** Counter and scan ways: one round trip at a time, in order. */
+  private chain: Promise<void> = Promise.resolve();
+  /** Field names of the data structure as the PLC spells them, found on the first value. */
+  private keys: { seq: string; code: string; ts: string } | null = null;
+
+  constructor(cfg: OpcuaReaderConfig, endpointId: string, station: StationContext, sink: ReadSink, replayWindow: number) {
+    this.cfg = cfg;
+    this.endpointId = endpointId;
+    this.station = station;
+    this.sink = sink;
+    this.device = `${endpointId}.${cfg.id}`;
+    this.seq = new SeqTracker(replayWindow);
+  }
+
+  /** Seq tracking: account for a step and report lost reads. */
+  private track(seq: number, baselineIfFirst: boolean): boolean {
+    const step = this.seq.step(seq, baselineIfFirst);
+    const s = this.stats;
+    s.lastSeq = this.seq.last ?? null;
+    s.replayed = this.seq.replayed;
+    s.seqResets = this.seq.resets;
+    if (step.lost > 0) {
+      s.lostReads += step.lost;
+      s.gaps++;
+      s.lastLostAtMs = Date.now();
+      this.sink.lost(this, step.lostFrom, step.lost);
+    }
+    return step.decide;
+  }
+
+  private emit(codes: string[], seq: number, tsMs: number | undefined): void {
+    let env: ReadEnvelope;
+    let raw: Buffer;
+    if (codes.length === 0) {
+      raw = EMPTY;
+      env = { code: '', seq, device: this.device, raw };
+    } else if (codes.length === 1) {
+      const c = codes[0]!;
+      raw = Buffer.from(c, 'latin1');
+      env = { code: withSymbology(stripIso15434(c), this.cfg.symbologyId), seq, device: this.device, raw };
+    } else {
+      raw = Buffer.from(codes.join('\n'), 'latin1');
+      env = { code: '', codes: codes.map((c) => withSymbology(stripIso15434(c), this.cfg.symbologyId)), seq, device: this.device, raw };
+    }
+    if (tsMs !== undefined) env.tsMs = tsMs;
+    this.stats.reads++;
+    this.sink.read(this, env, raw, seq);
+  }
+
+  /** Way event: one AutoID scan event (fields in EVENT_FIELD order). */
+  onEvent(fields: readonly Variant[]): void {
+    const type = fields[EVENT_FIELD.eventType]?.value as NodeId | null | undefined;
+    if (type !== null && type !== undefined && type.namespace === 0 && type.value === EVENT_QUEUE_OVERFLOW) {
+      this.stats.queueOverflows++;
+      return;
+    }
+    const id = fields[EVENT_FIELD.eventId]?.value;
+    if (Buffer.isBuffer(id)) {
+      const key = id.toString('base64');
+      if (this.eventIds.has(key)) {
+        this.stats.replayed++;
+        return;
+      }
+      this.rememberEventId(key);
+    }
+    let echo: number;
+    const seqField = this.cfg.seqField !== undefined ? fields[EVENT_FIELD.seq]?.value : undefined;
+    if (typeof seqField === 'number' && Number.isInteger(seqField)) {
+      if (!this.track(seqField, false)) return;
+      echo = seqField;
+    } else {
+      this.localSeq = next(this.localSeq);
+      echo = this.localSeq;
+    }
+    const scan = scanResultCodes(fields[EVENT_FIELD.scanResult]?.value);
+    if (scan.unreadable > 0 && scan.codes.length === 0) this.stats.unusable++;
+    const time = fields[EVENT_FIELD.time]?.value;
+    this.emit(scan.codes, echo, scan.tsMs ?? (time instanceof Date ? time.getTime() : undefined));
+  }
+
+  private rememberEventId(key: string): void {
+    if (this.eventIdOrder.length < EVENT_ID_MEMORY) this.eventIdOrder.push(key);
+    else {
+      this.eventIds.delete(this.eventIdOrder[this.eventIdNext]!);
+      this.eventIdOrder[this.eventIdNext] = key;
+      this.eventIdNext = (this.eventIdNext + 1) % EVENT_ID_MEMORY;
+    }
+    this.eventIds.add(key);
+  }
+
+  /** Way data: the `{seq, code, ts}` structure changed. */
+  onData(dv: DataValue): void {
+    if (!this.usable(dv)) return;
+    const v = dv.value.value as Record<string, unknown> | null;
+    if (v === null || typeof v !== 'object' || Buffer.isBuffer((v as { buffer?: unknown }).buffer)) {
+      this.stats.unusable++; // an opaque structure: the PLC's type definition could not be read
+      return;
+    }
+    const k = (this.keys ??= this.findKeys(v));
+    const seq = Number(v[k.seq]);
+    if (!Number.isSafeInteger(seq) || seq < 0) {
+      this.stats.unusable++;
+      return;
+    }
+    if (!this.track(seq, true)) return;
+    const code = v[k.code];
+    const ts = v[k.ts];
+    const c = typeof code === 'string' ? code : Buffer.isBuffer(code) ? code.toString('latin1') : '';
+    this.emit(c === '' ? [] : [c], seq, ts instanceof Date && ts.getTime() > 0 ? ts.getTime() : undefined);
+  }
+
+  private findKeys(v: Record<string, unknown>): { seq: string; code: string; ts: string } {
+    const find = (name: string) => {
+      if (name in v) return name;
+      const lower = name.toLowerCase();
+      return Object.keys(v).find((x) => x.toLowerCase() === lower) ?? name;
+    };
+    return { seq: find(this.cfg.fields.seq), code: find(this.cfg.fields.code), ts: find(this.cfg.fields.ts) };
+  }
+
+  private usable(dv: DataValue): boolean {
+    if (!goodSeverity(dv)) {
+      this.stats.unusable++;
+      return false;
+    }
+    // Part 4 7.39.1: the Overflow info bit says the PLC's queue for this item dropped values.
+    if (dv.statusCode.hasOverflowBit) this.stats.queueOverflows++;
+    return true;
+  }
+
+  /** Way counter: the counter changed; read it again together with the code, in one request. */
+  onCounter(dv: DataValue): void {
+    if (!this.usable(dv)) return;
+    const c = Number(dv.value.value);
+    if (!Number.isSafeInteger(c) || c < 0) {
+      this.stats.unusable++;
+      return;
+    }
+    if (this.seq.last === undefined) {
+      this.track(c, true); // the count before the gateway came: a baseline
+      return;
+    }
+    if (c === this.seq.last) {
+      this.track(c, true);
+      return;
+    }
+    const session = this.session;
+    const b = this.binding;
+    if (session === null || b === null || b.codeNode === undefined || b.counterNode === undefined) return;
+    const counterNode = b.counterNode;
+    const codeNode = b.codeNode;
+    this.chain = this.chain.then(async () => {
+      let values: DataValue[];
+      try {
+        values = await session.read([
+          { nodeId: counterNode, attributeId: AttributeIds.Value },
+          { nodeId: codeNode, attributeId: AttributeIds.Value },
+        ]);
+      } catch {
+        // The session broke: the seq gap shows the read as lost when the next count arrives.
+        return;
+      }
+      const [cv, code] = values;
+      if (cv === undefined || code === undefined || !goodSeverity(cv) || !goodSeverity(code)) {
+        this.stats.unusable++;
+        return;
+      }
+      // A newer count than the notification means the code belongs to it: the earlier read was overwritten (lost).
+      const seq = Number(cv.value.value);
+      if (!this.track(seq, false)) return;
+      // LastScanData is BaseDataType in AutoID: a String, a ByteString or a ScanData union.
+      const raw = code.value.value as unknown;
+      const s = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('latin1') : (scanDataCode(raw) ?? '');
+      this.emit(s === '' ? [] : [s], seq, code.sourceTimestamp?.getTime() ?? undefined);
+    });
+  }
+
+  /** Way scan: a product is at the reader (the trigger counted up); call Scan and decide what it returns. */
+  onTrigger(dv: DataValue): void {
+    if (!this.usable(dv)) return;
+    const t = Number(dv.value.value);
+    if (!Number.isSafeInteger(t) || t < 0) {
+      this.stats.unusable++;
+      return;
+    }
+    if (!this.track(t, true)) return;
+    const session = this.session;
+    const b = this.binding;
+    if (session === null || b === null || b.device === undefined || b.scanMethod === undefined || b.scanSettings === undefined) return;
+    const device = b.device;
+    const method = b.scanMethod;
+    const settings = b.scanSettings();
+    this.chain = this.chain.then(async () => {
+      let codes: string[] = [];
+      let tsMs: number | undefined;
+      try {
+        const res = await session.call({ objectId: device, methodId: method, inputArguments: [{ dataType: DataType.ExtensionObject, value: settings }] });
+        if (res.statusCode.isNotGood()) throw new Error(res.statusCode.toString());
+        const scan = scanResultCodes(res.outputArguments?.[0]?.value);
+        codes = scan.codes;
+        tsMs = scan.tsMs;
+      } catch {
+        // The product is at the gate: it gets a decision (NO_READ), never silence.
+        this.stats.scanErrors++;
+      }
+      this.emit(codes, t, tsMs);
+    });
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * Decisions back to the PLC, per session: `{seq, decision, reasonCode}` as one structure, as three nodes (seq
+ * last) or as a method call, echoing the read's seq so the PLC can match its shift-register slot. Decisions are
+ * queued (bounded), sent at once in as few requests as a burst allows with a few requests outstanding, kept
+ * while the session is down and dropped, counted, once older than decisionMaxAgeMs: a PLC default-rejects a
+ * read whose decision does not come in time (DOMAIN "PLCs over OPC UA").
+ */
+import type { Logger } from 'pino';
+import { AttributeIds, DataType, type ClientSession, type NodeId, type StatusCode } from 'node-opcua';
+import type { VerdictMessage } from '../../gateway/pipeline.js';
+import { numericVariantValue } from './nodes.js';
+import type { ReaderRuntime } from './reader.js';
+
+/** How one reader's decisions are written, as resolved on the current session. */
+export type DecisionPlan =
+  | { kind: 'structure'; nodeId: NodeId; make: (seq: number, value: number, reason: number) => unknown }
+  | { kind: 'nodes'; seq: Target; value: Target; reason: Target | null }
+  | { kind: 'method'; objectId: NodeId; methodId: NodeId; types: [DataType, DataType, DataType | null] };
+
+export interface Target {
+  nodeId: NodeId;
+  type: DataType;
+}
+
+interface Op {
+  reader: ReaderRuntime;
+  plan: DecisionPlan;
+  seq: number;
+  value: number;
+  reason: number;
+  atMs: number;
+}
+
+/** Decisions waiting at most (a PLC down for long stops producing reads long before). */
+const MAX_QUEUE = 20_000;
+/** Decisions per request. */
+const MAX_BATCH = 200;
+/** Retry after a failed request when the session did not say it is down, in ms. */
+const RETRY_MS = 500;
+
+export interface WriterStats {
+  written: number;
+  errors: number;
+  expired: number;
+  dropped: number;
+  queued: number;
+}
+
+export class DecisionWriter {
+  readonly stats: WriterStats = { written: 0, errors: 0, expired: 0, dropped: 0, queued: 0 };
+  private queue: Op[] = [];
+  private inFlight = 0;
+  private session: ClientSession | null = null;
+  private scheduled = false;
+  private retryTimer: NodeJS.Timeout | null = null;
+  private idleWaiters: (() => void)[] = [];
+  private lastErrorLogMs = 0;
+  private readonly maxInFlight: number;
+  private readonly maxAgeMs: number;
+  private readonly log: Logger;
+
+  constructor(opts: { maxInFlight: number; maxAgeMs: number; log: Logger }) {
+    this.maxInFlight = opts.maxInFlight;
+    this.maxAgeMs = opts.maxAgeMs;
+    this.log = opts.log;
+  }
+
+  /** The session to write on; null while it is down (decisions wait). */
+  setSession(s: ClientSession | null): void {
+    this.session = s;
+    if (s !== null) this.schedule();
+  }
+
+  enqueue(reader: ReaderRuntime, seq: number, v: VerdictMessage, acceptValue: number, rejectValue: number): void {
+    const plan = reader.binding?.plan ?? null;
+    if (plan === null) return;
+    if (this.queue.length >= MAX_QUEUE) {
+      this.stats.dropped++;
+      reader.stats.decisionsExpired++;
+      return;
+    }
+    this.queue.push({ reader, plan, seq, value: v.verdict === 'accept' ? acceptValue : rejectValue, reason: v.reasonCode, atMs: Date.now() });
+    this.stats.queued = this.queue.length;
+    this.schedule();
+  }
+
+  /** Every decision of one burst of notifications goes in the same request: flush after the current turn. */
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.flush();
+    });
+  }
+
+  private flush(): void {
+    const s = this.session;
+    while (s !== null && this.inFlight < this.maxInFlight && this.queue.length > 0) {
+      const now = Date.now();
+      const batch: Op[] = [];
+      while (batch.length < MAX_BATCH && this.queue.length > 0) {
+        const op = this.queue.shift()!;
+        if (now - op.atMs > this.maxAgeMs) {
+          this.stats.expired++;
+          op.reader.stats.decisionsExpired++;
+          continue;
+        }
+        batch.push(op);
+      }
+      this.stats.queued = this.queue.length;
+      if (batch.length === 0) break;
+      this.send(s, batch);
+    }
+    this.checkIdle();
+  }
+
+  private send(s: ClientSession, batch: Op[]): void {
+    const writes: Op[] = [];
+    const calls: Op[] = [];
+    for (const op of batch) (op.plan.kind === 'method' ? calls : writes).push(op);
+    if (writes.length > 0) {
+      this.inFlight++;
+      const nodesToWrite: { nodeId: NodeId; attributeId: number; value: { value: { dataType: DataType; value: unknown } } }[] = [];
+      const counts: number[] = [];
+      for (const op of writes) {
+        const p = op.plan;
+        if (p.kind === 'structure') {
+          nodesToWrite.push(wv(p.nodeId, DataType.ExtensionObject, p.make(op.seq, op.value, op.reason)));
+          counts.push(1);
+        } else if (p.kind === 'nodes') {
+          // Value and reason first, seq last: when the PLC sees the seq, the rest is there (Part 4 5.10.4
+          // leaves the order inside one request to the server; PLCs apply it in order).
+          nodesToWrite.push(wv(p.value.nodeId, p.value.type, numericVariantValue(p.value.type, op.value)));
+          if (p.reason !== null) nodesToWrite.push(wv(p.reason.nodeId, p.reason.type, numericVariantValue(p.reason.type, op.reason)));
+          nodesToWrite.push(wv(p.seq.nodeId, p.seq.type, numericVariantValue(p.seq.type, op.seq)));
+          counts.push(p.reason !== null ? 3 : 2);
+        }
+      }
+      s.write(nodesToWrite as Parameters<ClientSession['write']>[0] & unknown[]).then(
+        (results: StatusCode[]) => this.done(writes, counts, results),
+        (err: unknown) => this.failed(writes, err),
+      );
+    }
+    if (calls.length > 0) {
+      this.inFlight++;
+      const methodsToCall = calls.map((op) => {
+        const p = op.plan as Extract<DecisionPlan, { kind: 'method' }>;
+        const args = [
+          { dataType: p.types[0], value: numericVariantValue(p.types[0], op.seq) },
+          { dataType: p.types[1], value: numericVariantValue(p.types[1], op.value) },
+        ];
+        if (p.types[2] !== null) args.push({ dataType: p.types[2], value: numericVariantValue(p.types[2], op.reason) });
+        return { objectId: p.objectId, methodId: p.methodId, inputArguments: args };
+      });
+      s.call(methodsToCall).then(
+        (results) => this.done(calls, calls.map(() => 1), results.map((r) => r.statusCode)),
+        (err: unknown) => this.failed(calls, err),
+      );
+    }
+  }
+
+  private done(ops: Op[], counts: number[], results: StatusCode[]): void {
+    this.inFlight--;
+    let i = 0;
+    ops.forEach((op, k) => {
+      let ok = true;
+      for (let j = 0; j < counts[k]!; j++) if (results[i + j]?.value !== 0) ok = false;
+      if (ok) {
+        this.stats.written++;
+        op.reader.stats.decisionsWritten++;
+      } else {
+        this.stats.errors++;
+        op.reader.stats.decisionWriteErrors++;
+        this.warn(op, results.slice(i, i + counts[k]!).map(String).join(', '));
+      }
+      i += counts[k]!;
+    });
+    this.flush();
+  }
+
+  /** The request failed as a whole (session down, timeout): keep the decisions, in order, and try again. */
+  private failed(ops: Op[], err: unknown): void {
+    this.inFlight--;
+    this.queue.unshift(...ops);
+    if (this.queue.length > MAX_QUEUE) {
+      const extra = this.queue.splice(MAX_QUEUE);
+      this.stats.dropped += extra.length;
+      for (const op of extra) op.reader.stats.decisionsExpired++;
+    }
+    this.stats.queued = this.queue.length;
+    const first = ops[0];
+    if (first !== undefined) this.warn(first, (err as Error).message ?? String(err));
+    if (this.retryTimer === null) {
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = null;
+        this.flush();
+      }, RETRY_MS);
+      this.retryTimer.unref();
+    }
+    this.checkIdle();
+  }
+
+  private warn(op: Op, why: string): void {
+    const now = Date.now();
+    if (now - this.lastErrorLogMs < 10_000) return;
+    this.lastErrorLogMs = now;
+    this.log.warn({ code: 'SG_ERR_OPCUA_WRITE', reader: op.reader.cfg.id, seq: op.seq, why, errors: this.stats.errors, queued: this.queue.length }, 'decision write-back failed');
+  }
+
+  private checkIdle(): void {
+    if (this.inFlight === 0 && (this.queue.length === 0 || this.session === null) && this.idleWaiters.length > 0) {
+      const w = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const f of w) f();
+    }
+  }
+
+  /** Resolves when every queued decision is written (or the session is down), or after `budgetMs`. */
+  idle(budgetMs: number): Promise<void> {
+    if (this.inFlight === 0 && (this.queue.length === 0 || this.session === null)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const t = setTimeout(resolve, budgetMs);
+      t.unref();
+      this.idleWaiters.push(() => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  }
+
+  close(): void {
+    if (this.retryTimer !== null) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
+    this.session = null;
+    this.queue = [];
+    this.checkIdle();
+  }
+}
+
+function wv(nodeId: NodeId, dataType: DataType, value: unknown) {
+  return { nodeId, attributeId: AttributeIds.Value, value: { value: { dataType, value } } };
+}
