@@ -1,0 +1,163 @@
+/**
+ * Flow control of the embedded broker's deliveries, so that a subscriber that stops reading never slows ingest
+ * or other subscribers:
+ * - a PUBLISH is complete when its deliveries are scheduled (publisher and subscribers decoupled), and mqemitter
+ *   runs with no concurrency limit, so a stalled delivery never queues anyone else's;
+ * - a subscriber's queue is its socket's write buffer, bounded (messages beyond it are dropped for it alone);
+ * - a subscriber that does not drain within drainTimeoutMs is disconnected (aedes' drain timeout);
+ * - a persistent session keeps at most sessionQueueMaxMessages QoS 1 messages;
+ * - nobody subscribed: a client's PUBLISH (the usual read) skips aedes' retained, offline-queue and matching work;
+ * - the deliveries of one loop turn to one subscriber are written at once (corked), not one system call each.
+ */
+import type { Aedes, AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
+import { filterMatches, levels } from './acl.js';
+import type { MqttStats } from './stats.js';
+
+/** A connection's stream, as far as flow control looks at it. */
+export type Corkable = { writableLength?: number; cork?: () => void; uncork?: () => void; sgCorked?: boolean; sgCorkBase?: number };
+
+function noop(): void {}
+
+/**
+ * Which topics anyone subscribes to: subscriptions by (client id, filter), including those of persistent sessions
+ * that are away (their messages are queued). Answers per topic from a cache cleared on any change.
+ */
+export class SubscriptionTracker {
+  private readonly filters = new Map<string, { filter: string[]; clients: Set<string> }>();
+  private readonly cache = new Map<string, boolean>();
+
+  add(clientId: string, subs: readonly Subscription[]): void {
+    for (const s of subs) {
+      if ((s.qos as number) === 128) continue; // refused
+      let e = this.filters.get(s.topic);
+      if (e === undefined) {
+        e = { filter: levels(s.topic), clients: new Set() };
+        this.filters.set(s.topic, e);
+      }
+      e.clients.add(clientId);
+    }
+    this.cache.clear();
+  }
+
+  remove(clientId: string, topics: readonly string[]): void {
+    for (const t of topics) {
+      const e = this.filters.get(t);
+      if (e === undefined) continue;
+      e.clients.delete(clientId);
+      if (e.clients.size === 0) this.filters.delete(t);
+    }
+    this.cache.clear();
+  }
+
+  wants(topic: string): boolean {
+    let w = this.cache.get(topic);
+    if (w !== undefined) return w;
+    w = false;
+    if (this.filters.size > 0) {
+      const t = levels(topic);
+      for (const e of this.filters.values()) {
+        if (filterMatches(e.filter, t)) {
+          w = true;
+          break;
+        }
+      }
+    }
+    if (this.cache.size >= 4096) this.cache.clear();
+    this.cache.set(topic, w);
+    return w;
+  }
+}
+
+/**
+ * Deliveries of one loop turn to one subscriber go out in one write: aedes writes each message in its own
+ * setImmediate, so a socket is corked when its first message is forwarded and uncorked one turn later.
+ */
+export class Corker {
+  private readonly corked: Corkable[] = [];
+
+  cork(conn: Corkable): void {
+    if (conn.sgCorked === true || typeof conn.cork !== 'function') return;
+    conn.sgCorkBase = conn.writableLength ?? 0;
+    conn.cork();
+    conn.sgCorked = true;
+    this.corked.push(conn);
+    if (this.corked.length === 1) setImmediate(() => setImmediate(this.uncorkAll));
+  }
+
+  /** Write what waits on this connection now (before a PUBACK, which must never wait). */
+  flushNow(conn: Corkable): void {
+    if (conn.sgCorked !== true) return;
+    conn.sgCorked = false;
+    conn.uncork!();
+  }
+
+  private readonly uncorkAll = (): void => {
+    for (const c of this.corked) {
+      if (c.sgCorked !== true) continue; // flushed early
+      c.sgCorked = false;
+      c.uncork!();
+    }
+    this.corked.length = 0;
+  };
+}
+
+/** aedes' authorizeForward: a subscriber whose socket already holds more than maxQueued bytes misses this message. */
+export function forwardPolicy(maxQueued: number, corker: Corker, stats: MqttStats): (client: Client, packet: AedesPublishPacket) => AedesPublishPacket | null {
+  return (client, packet) => {
+    const conn = (client as unknown as { conn: Corkable }).conn;
+    // What was still unwritten when this turn began (messages of the current turn wait for the uncork).
+    const backlog = conn.sgCorked === true ? (conn.sgCorkBase ?? 0) : (conn.writableLength ?? 0);
+    if (backlog > maxQueued) {
+      stats.droppedToSlowSubscribers++;
+      return null;
+    }
+    corker.cork(conn);
+    return packet;
+  };
+}
+
+/** A PUBLISH is done when its deliveries are scheduled; one nobody subscribes to skips aedes' delivery work. */
+export function decoupleDeliveries(broker: Aedes, subs: SubscriptionTracker): void {
+  const mq = (broker as unknown as { mq: { emit: (m: unknown, cb?: (err?: Error) => void) => unknown } }).mq;
+  const emit = mq.emit.bind(mq);
+  mq.emit = (message: unknown, cb?: (err?: Error) => void) => {
+    emit(message, noop);
+    if (cb !== undefined) cb();
+    return mq;
+  };
+  const publish = broker.publish.bind(broker) as unknown as (p: PublishPacket, c: Client | null, d: (err?: Error) => void) => void;
+  (broker as unknown as { publish: typeof publish }).publish = (packet, client, done) => {
+    if (typeof client === 'object' && client !== null && packet.retain !== true && !subs.wants(packet.topic)) return done?.();
+    publish(packet, client, done);
+  };
+}
+
+/** At most `max` QoS 1 messages queued per persistent session; beyond, new ones are dropped (counted). */
+export function boundSessionQueues(broker: Aedes, max: number, stats: MqttStats): void {
+  type Sub = { clientId: string };
+  const p = (broker as unknown as { persistence: Record<string, unknown> }).persistence;
+  const counts = new Map<string, number>();
+  const admitOne = (id: string): boolean => {
+    const n = counts.get(id) ?? 0;
+    if (n >= max) {
+      stats.droppedSessionQueueFull++;
+      return false;
+    }
+    counts.set(id, n + 1);
+    return true;
+  };
+  const enqueueCombi = (p.outgoingEnqueueCombi as (subs: Sub[], packet: unknown) => Promise<void>).bind(p);
+  p.outgoingEnqueueCombi = (subs: Sub[], packet: unknown) => (subs.length === 0 ? enqueueCombi(subs, packet) : enqueueCombi(subs.filter((s) => admitOne(s.clientId)), packet));
+  const enqueue = (p.outgoingEnqueue as (sub: Sub, packet: unknown) => Promise<void>).bind(p);
+  p.outgoingEnqueue = (sub: Sub, packet: unknown) => (admitOne(sub.clientId) ? enqueue(sub, packet) : Promise.resolve());
+  const clear = (p.outgoingClearMessageId as (c: { id: string }, packet: unknown) => Promise<unknown>).bind(p);
+  p.outgoingClearMessageId = async (c: { id: string }, packet: unknown) => {
+    const removed = await clear(c, packet);
+    if (removed !== undefined && removed !== null) {
+      const n = (counts.get(c.id) ?? 1) - 1;
+      if (n <= 0) counts.delete(c.id);
+      else counts.set(c.id, n);
+    }
+    return removed;
+  };
+}

@@ -1,0 +1,135 @@
+/**
+ * Reads already decided and stored whose acknowledgement never reached the sender: the connection dropped, or
+ * the gateway died between the durable write and the PUBACK. The sender's session redelivers them; this index
+ * answers such a read with its original verdict (flagged `duplicateRead`), acknowledges it, and decides
+ * nothing again, so a read is decided once even across a crash. Entries come from the tail of the outbox
+ * journal at start, and from reads pending on a connection that closed. A redelivered read is recognised by
+ * its (station, device, seq) when it carries them, or, when the MQTT DUP flag is set, by its exact bytes.
+ * Kept for RETAIN_MS, then forgotten; nothing is looked up while the index is empty.
+ */
+import { createHash } from 'node:crypto';
+import { ScanEvent } from '../../protocol/index.js';
+import type { ReadEnvelope } from '../../gateway/read-envelope.js';
+import type { VerdictMessage } from '../../gateway/pipeline.js';
+import { KIND_SCAN } from '../../gateway/outbox/encode.js';
+import { reasonName, statusName, STATUSES } from '../../gateway/reasons.js';
+import type { Store } from '../../gateway/store.js';
+
+/** How long an entry is kept, in ms: long enough for a scanner to reconnect after a gateway restart. */
+export const RETAIN_MS = 10 * 60_000;
+/** Most entries kept (the newest win). */
+export const MAX_ENTRIES = 100_000;
+/** Journal events read at start (the newest). */
+export const RECOVER_EVENTS = 100_000;
+
+interface Entry {
+  atMs: number;
+  verdict: VerdictMessage;
+}
+
+export function rawKey(stationKey: string, raw: Uint8Array): string {
+  return `${stationKey}\u0000${createHash('sha1').update(raw).digest('base64')}`;
+}
+
+export function seqKey(stationKey: string, device: string, seq: number): string {
+  return `${stationKey}\u0001${device}\u0001${seq}`;
+}
+
+export class RedeliveryIndex {
+  private readonly bySeq = new Map<string, Entry>();
+  private readonly byRaw = new Map<string, Entry>();
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  get size(): number {
+    return this.bySeq.size + this.byRaw.size;
+  }
+
+  /** Remember a stored read whose acknowledgement may not have reached its sender. */
+  add(stationKey: string, raw: Uint8Array, device: string | undefined, seq: number | undefined, verdict: VerdictMessage): void {
+    const e: Entry = { atMs: this.now(), verdict };
+    put(this.byRaw, rawKey(stationKey, raw), e);
+    if (device !== undefined && device !== '' && seq !== undefined) put(this.bySeq, seqKey(stationKey, device, seq), e);
+  }
+
+  /** The original verdict of a redelivered read, or undefined. */
+  match(stationKey: string, env: ReadEnvelope, raw: Uint8Array, dup: boolean): VerdictMessage | undefined {
+    let e: Entry | undefined;
+    if (env.device !== undefined && env.seq !== undefined) e = this.bySeq.get(seqKey(stationKey, env.device, env.seq));
+    if (e === undefined && dup) e = this.byRaw.get(rawKey(stationKey, raw));
+    if (e === undefined) return undefined;
+    if (this.now() - e.atMs > RETAIN_MS) return undefined;
+    return e.verdict;
+  }
+
+  /** Drop entries older than RETAIN_MS (Map order is insertion order, so the old ones are at the front). */
+  prune(): void {
+    const limit = this.now() - RETAIN_MS;
+    for (const m of [this.bySeq, this.byRaw]) {
+      for (const [k, e] of m) {
+        if (e.atMs >= limit) break;
+        m.delete(k);
+      }
+    }
+  }
+
+  /**
+   * Load the newest events of the journal: after a crash, the reads decided just before it may not have been
+   * acknowledged. Reads with several codes (camera reads) are left out: their verdict is not one event's.
+   */
+  loadJournal(store: Store, maxEvents = RECOVER_EVENTS): number {
+    const found: { key: string; raw: Uint8Array; device: string; seq: number; verdict: VerdictMessage }[] = [];
+    for (const { value } of store.journal.getRange({ reverse: true, limit: maxEvents })) {
+      if (value[0] !== KIND_SCAN) continue;
+      let ev: ScanEvent;
+      try {
+        ev = ScanEvent.decode(value.subarray(1));
+      } catch {
+        continue;
+      }
+      const raw = ev.raw;
+      if (raw.length > 0 && raw[0] === 0x7b && Buffer.from(raw.buffer, raw.byteOffset, raw.length).includes('"codes"')) continue;
+      found.push({ key: `${ev.line}/${ev.station}`, raw, device: ev.device, seq: ev.readSeq, verdict: verdictOf(ev) });
+    }
+    // Oldest first, so the newest entry wins on a clash and the front of the maps stays the oldest.
+    for (let i = found.length - 1; i >= 0; i--) {
+      const f = found[i]!;
+      this.add(f.key, f.raw, f.device === '' ? undefined : f.device, f.device === '' ? undefined : f.seq, f.verdict);
+    }
+    return found.length;
+  }
+}
+
+function put(m: Map<string, Entry>, k: string, e: Entry): void {
+  m.delete(k);
+  m.set(k, e);
+  if (m.size > MAX_ENTRIES) {
+    const oldest = m.keys().next().value;
+    if (oldest !== undefined) m.delete(oldest);
+  }
+}
+
+/** The verdict message of a stored event, as the pipeline published it (DESIGN.md verdict topic). */
+export function verdictOf(ev: ScanEvent): VerdictMessage {
+  const reason = reasonName(ev.reason) ?? 'SYSTEM_UNAVAILABLE';
+  const v: VerdictMessage = { verdict: ev.verdict === 1 ? 'accept' : 'reject', reason, reasonCode: ev.reason, ts: Date.now(), eventId: ev.eventId };
+  if (ev.device !== '') {
+    v.device = ev.device;
+    v.seq = ev.readSeq;
+  }
+  if (ev.gtin !== '') v.gtin = ev.gtin;
+  if (ev.serial !== '') v.serial = ev.serial;
+  if (ev.sscc !== '') v.sscc = ev.sscc;
+  if (ev.lot !== '') v.lot = ev.lot;
+  if (ev.expiry !== '') v.expiry = ev.expiry;
+  if (ev.statusBefore !== STATUSES.UNKNOWN) {
+    const s = statusName(ev.statusAfter);
+    if (s !== undefined) v.status = s;
+  }
+  if (ev.message !== '') v.message = ev.message;
+  v.duplicateRead = true;
+  return v;
+}
