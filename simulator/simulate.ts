@@ -1,0 +1,195 @@
+/**
+ * `scangate simulate` as a library: one run at a fixed offered rate, or a ramp that finds the highest rate
+ * the gateway sustains with p99 under a budget and no error of any kind; optionally with the bare aedes
+ * ceiling measured first for the ratio.
+ */
+import type { NatsConnection } from '@nats-io/transport-node';
+import { GatewayError } from '../gateway/errors.js';
+import { measureAedesCeiling, type BaselineResult } from './baseline.js';
+import { connectNats, ensureStreams } from './central.js';
+import type { FaultSpecs } from './faults.js';
+import type { Report } from './report.js';
+import { runLoad, type LoadOptions } from './run.js';
+import { DEFAULT_LAYOUT, type SiteLayout } from './site.js';
+import { Target, type PlcOptions } from './target.js';
+import type { ErrorKindName } from './workload.js';
+
+export interface RampOptions {
+  startRate: number;
+  /** Each step offers this many times the last passing rate. */
+  factor: number;
+  maxRate: number;
+  stepS: number;
+  p99BudgetMs: number;
+  /** Bisection steps between the last passing and the first failing rate. */
+  refine: number;
+}
+
+export interface SimulateOptions {
+  mqtt?: string;
+  http?: string;
+  nats: string;
+  gatewayId?: string;
+  spawn: boolean;
+  layout: SiteLayout;
+  rate: number;
+  durationS: number;
+  seed: number;
+  runId?: number;
+  errorRate: number;
+  errorMix: Partial<Record<ErrorKindName, number>>;
+  lagTicks: number;
+  products: number;
+  seedVia: 'stream' | 'import';
+  faults: FaultSpecs;
+  plc: PlcOptions | null;
+  ramp: RampOptions | null;
+  baseline: boolean;
+  drainTimeoutMs: number;
+  seedTimeoutMs: number;
+  /** Stop offering when reads wait longer than this to be sent, in ms (default 30 s). */
+  maxLagMs?: number;
+  /** Release period of due reads, in ms (default: 1, or 2 above 15,000 reads/s). */
+  tickMs?: number;
+  persistentControllers: boolean;
+  username?: string;
+  password?: string;
+  keepDir: boolean;
+  progress: ((line: string) => void) | null;
+  signal?: AbortSignal;
+}
+
+export interface RampStep {
+  rate: number;
+  passed: boolean;
+  throughput: number;
+  p99: number;
+  failures: string[];
+}
+
+export interface SimulateResult {
+  /** The run's report; in a ramp, the report of the highest passing step (or the first step if none passed). */
+  report: Report;
+  ramp?: { sustainedRate: number; p99BudgetMs: number; steps: RampStep[] };
+  baseline?: BaselineResult;
+  /** Where the spawned gateway's files are (kept with keepDir). */
+  dir: string | null;
+}
+
+function runIdFrom(o: SimulateOptions, step: number): number {
+  return ((o.runId ?? (Date.now() % 2_000_000_000)) + step * 7919) >>> 0;
+}
+
+export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
+  const say = o.progress ?? (() => undefined);
+  let baseline: BaselineResult | undefined;
+  if (o.baseline) {
+    say('measuring the bare aedes QoS 1 ceiling (4 s)...');
+    baseline = await measureAedesCeiling();
+    say(`bare aedes: ${baseline.qos1PerS} QoS 1 publishes/s acknowledged`);
+  }
+  const needsProxy = o.faults.outages.length > 0;
+  if (!o.spawn && (needsProxy || o.faults.kill !== undefined || o.faults.plcRestarts.length > 0 || o.plc !== null)) {
+    throw new GatewayError('SG_ERR_USAGE', 'faults and the virtual PLC need a gateway the simulator starts itself', { hint: 'add --spawn' });
+  }
+  const plc = o.plc ?? (o.faults.plcRestarts.length > 0 ? { readers: 2, ratePerReader: 20 } : null);
+  // A gateway started for this run is a new gateway with a new data directory: give it its own id and site, so
+  // it neither replays other runs' status messages nor looks like another incarnation of an earlier gateway.
+  const tag = (runIdFrom(o, 0) % 1_679_616).toString(36).padStart(4, '0');
+  const layout = o.spawn && o.layout.site === DEFAULT_LAYOUT.site ? { ...o.layout, site: `sim-${tag}` } : o.layout;
+  const topts: ConstructorParameters<typeof Target>[0] = { nats: o.nats, spawn: o.spawn, layout, proxy: needsProxy, plc, keepDir: o.keepDir };
+  if (o.progress !== null) topts.log = o.progress;
+  if (o.spawn && o.gatewayId === undefined) topts.gatewayId = `sim-gw-${tag}`;
+  if (o.mqtt !== undefined) topts.mqtt = o.mqtt;
+  if (o.http !== undefined) topts.http = o.http;
+  if (o.gatewayId !== undefined) topts.gatewayId = o.gatewayId;
+  if (o.username !== undefined) topts.username = o.username;
+  if (o.password !== undefined) topts.password = o.password;
+  const target = new Target(topts);
+  let nc: NatsConnection | null = null;
+  try {
+    await target.open();
+    nc = await connectNats(o.nats, 'scangate-simulator');
+    await ensureStreams(nc);
+    const load = (rate: number, durationS: number, step: number): LoadOptions => {
+      const l: LoadOptions = {
+        rate,
+        durationS,
+        seed: o.seed + step,
+        runId: runIdFrom(o, step),
+        errorRate: o.errorRate,
+        errorMix: o.errorMix,
+        lagTicks: o.lagTicks,
+        products: o.products,
+        seedVia: o.seedVia,
+        faults: step === 0 ? o.faults : { outages: [], outageMode: o.faults.outageMode, plcRestarts: [] },
+        drainTimeoutMs: o.drainTimeoutMs,
+        seedTimeoutMs: o.seedTimeoutMs,
+        maxLagMs: o.maxLagMs ?? 30_000,
+        ...(o.tickMs !== undefined ? { tickMs: o.tickMs } : {}),
+        persistentControllers: o.persistentControllers,
+        progress: o.progress,
+      };
+      if (o.signal !== undefined) l.signal = o.signal;
+      return l;
+    };
+    const finish = (r: Report): Report => {
+      if (baseline !== undefined) r.baseline = { aedesQos1PerS: baseline.qos1PerS, ratio: Math.round((r.throughput / baseline.qos1PerS) * 1000) / 1000 };
+      return r;
+    };
+    if (o.ramp === null) {
+      const report = finish(await runLoad(target, nc, load(o.rate, o.durationS, 0)));
+      const res: SimulateResult = { report, dir: target.dir };
+      if (baseline !== undefined) res.baseline = baseline;
+      return res;
+    }
+    // Ramp: up by `factor` until a step fails, then bisect.
+    const rp = o.ramp;
+    const steps: RampStep[] = [];
+    let best: Report | null = null;
+    let first: Report | null = null;
+    let lo = 0;
+    let hi = 0;
+    let step = 0;
+    const tryRate = async (rate: number): Promise<boolean> => {
+      say(`ramp step ${step + 1}: ${rate} reads/s for ${rp.stepS} s`);
+      const r = finish(await runLoad(target, nc!, load(rate, rp.stepS, step++)));
+      first ??= r;
+      const passed = r.passed && r.latencyMs.p99 <= rp.p99BudgetMs && r.throughput >= 0.98 * rate;
+      const failures = [...r.failures];
+      if (r.latencyMs.p99 > rp.p99BudgetMs) failures.push(`p99 ${r.latencyMs.p99} ms is over the budget of ${rp.p99BudgetMs} ms`);
+      if (r.throughput < 0.98 * rate) failures.push(`throughput ${r.throughput}/s is below the offered ${rate}/s`);
+      steps.push({ rate, passed, throughput: r.throughput, p99: r.latencyMs.p99, failures });
+      say(`ramp step ${step}: ${rate}/s ${passed ? 'sustained' : `not sustained (${failures.join('; ')})`}`);
+      if (passed && (best === null || rate > best.offeredRate)) best = r;
+      return passed;
+    };
+    for (let rate = rp.startRate; rate <= rp.maxRate && !o.signal?.aborted; rate = Math.round(rate * rp.factor)) {
+      if (await tryRate(rate)) lo = rate;
+      else {
+        hi = rate;
+        break;
+      }
+    }
+    // Not even the first step held: come down until one does.
+    for (let rate = Math.round(rp.startRate / rp.factor); lo === 0 && rate >= 50 && !o.signal?.aborted; rate = Math.round(rate / rp.factor)) {
+      if (await tryRate(rate)) lo = rate;
+      else hi = rate;
+    }
+    for (let k = 0; k < rp.refine && hi > 0 && lo > 0 && hi - lo > Math.max(100, lo * 0.03) && !o.signal?.aborted; k++) {
+      const mid = Math.round((lo + hi) / 2 / 100) * 100;
+      if (await tryRate(mid)) lo = mid;
+      else hi = mid;
+    }
+    const report: Report = best ?? first!;
+    report.ramp = { sustainedRate: lo, p99BudgetMs: rp.p99BudgetMs, steps };
+    // The ratio of a ramp is the sustained rate's.
+    if (report.baseline !== undefined) report.baseline.ratio = Math.round((lo / report.baseline.aedesQos1PerS) * 1000) / 1000;
+    const res: SimulateResult = { report, ramp: report.ramp, dir: target.dir };
+    if (baseline !== undefined) res.baseline = baseline;
+    return res;
+  } finally {
+    await nc?.close().catch(() => undefined);
+    await target.close();
+  }
+}
