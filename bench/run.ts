@@ -4,6 +4,11 @@
  */
 const SECTIONS: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   parse: () => import('./parse.js'),
+  engine: () => import('./engine.js'),
+  uplink: () => import('./uplink.js'),
+  opcua: () => import('./opcua.js'),
+  mqtt: () => import('./mqtt.js'),
+  simulate: () => import('./simulate.js'),
 };
 
 const wanted = process.argv.slice(2);

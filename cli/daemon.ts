@@ -3,8 +3,9 @@
  * order. Signals are handled by the caller (cli/commands/start.ts), never here.
  */
 import type { Logger } from 'pino';
-import { EmbeddedBroker } from '../adapters/mqtt/embedded.js';
-import { Forwarder } from '../adapters/nats/forwarder.js';
+import { createMqttAdapter, type MqttAdapter } from '../adapters/mqtt/index.js';
+import type { Forwarder } from '../adapters/nats/forwarder.js';
+import { Uplink } from '../adapters/nats/uplink.js';
 import { HttpServer } from '../adapters/http/server.js';
 import type { Config } from '../gateway/config/index.js';
 import { Outbox } from '../gateway/outbox/outbox.js';
@@ -13,7 +14,8 @@ import { Cache } from '../gateway/cache/cache.js';
 import { StationRegistry } from '../gateway/stations.js';
 import { Store } from '../gateway/store.js';
 import { lookupSerial } from '../gateway/lookup.js';
-import { buildRegistry } from './metrics.js';
+import { buildRegistry, withMqttMetrics, withOpcuaMetrics } from './metrics.js';
+import type { OpcuaAdapter } from '../adapters/opcua/index.js';
 
 export interface Gateway {
   readonly config: Config;
@@ -22,8 +24,14 @@ export interface Gateway {
   readonly outbox: Outbox;
   readonly pipeline: Pipeline;
   readonly forwarder: Forwarder;
+  /** NATS: forwarder, status sync, peer sync, queries. */
+  readonly uplink: Uplink;
   readonly mqttPort: number;
+  /** The MQTT adapter (embedded broker or external client): ports, stats. */
+  readonly mqtt: MqttAdapter;
   readonly httpPort: number | null;
+  /** PLCs over OPC UA; null unless opcua.enabled. */
+  readonly opcua: OpcuaAdapter | null;
   /** Ordered graceful shutdown within config.shutdown.timeoutMs. */
   close(): Promise<void>;
 }
@@ -46,25 +54,45 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const stations = new StationRegistry(config);
   const cache = new Cache(store);
   const pipeline = new Pipeline({ cache, outbox, gatewayId: config.gatewayId, log: log.child({ component: 'pipeline' }) });
-  const forwarder = new Forwarder(outbox, { ...config.nats, gatewayId: config.gatewayId, site: config.site.id }, log.child({ component: 'nats' }));
-  const mqtt = new EmbeddedBroker(
-    { ...config.mqtt, site: config.site.id, gatewayId: config.gatewayId, prefix: config.mqtt.topicPrefix },
-    { pipeline, stations, outbox, log: log.child({ component: 'mqtt' }) },
-  );
+  const uplink = new Uplink(config, {
+    outbox,
+    cache,
+    store,
+    log: log.child({ component: 'nats' }),
+    lookups: { serial: (gtin, serial) => lookupSerial(store, gtin, serial, cache), container: (sscc) => cache.getContainer(sscc) },
+  });
+  const forwarder = uplink.forwarder;
+  // mqtt.mode chooses the embedded broker or a client of an external broker; nothing else here depends on it.
+  const mqtt = createMqttAdapter(config, { pipeline, stations, outbox, store, log: log.child({ component: 'mqtt' }) });
   let http: HttpServer | null = null;
+  let opcua: OpcuaAdapter | null = null;
   let ready = false;
 
   const stopAll = async () => {
+    await opcua?.close().catch(() => undefined);
     await http?.close();
     await mqtt.close().catch(() => undefined);
-    await forwarder.close();
+    await uplink.close();
     outbox.close();
     await store.close();
   };
 
   try {
-    forwarder.start(); // background: an unreachable NATS never blocks the start
+    uplink.start(); // background: an unreachable NATS never blocks the start
     await mqtt.start();
+    if (config.opcua.enabled) {
+      // Loaded only when used: node-opcua is large. Connects in the background and never gives up.
+      const { OpcuaAdapter } = await import('../adapters/opcua/index.js');
+      opcua = new OpcuaAdapter(config.opcua, {
+        pipeline,
+        stations,
+        outbox,
+        dataDir: config.dataDir,
+        log: log.child({ component: 'opcua' }),
+        publishVerdict: (st, v) => mqtt.ingress.publishStationVerdict(st, v),
+      });
+      opcua.start();
+    }
     if (config.http.enabled) {
       http = new HttpServer(config.http.host, config.http.port, {
         status: () => ({
@@ -72,12 +100,15 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           site: config.site.id,
           ready,
           counters: pipeline.counters,
+          mqtt: { mode: mqtt.mode, clients: mqtt.stats.clients, refusals: mqtt.stats.refusalsByReason(), droppedToSlowSubscribers: mqtt.stats.droppedToSlowSubscribers },
           outbox: outbox.stats(),
           nats: forwarder.stats,
+          uplink: uplink.stats(),
+          ...(opcua !== null ? { opcua: opcua.status() } : {}),
         }),
         ready: () => ready,
-        lookup: (gtin, serial) => lookupSerial(store, gtin, serial),
-        registry: buildRegistry(pipeline.counters, outbox, forwarder.stats),
+        lookup: (gtin, serial) => lookupSerial(store, gtin, serial, cache),
+        registry: withOpcuaMetrics(withMqttMetrics(buildRegistry(pipeline.counters, outbox, forwarder.stats, uplink), mqtt.stats), () => opcua?.status() ?? null),
         log: log.child({ component: 'http' }),
       });
       await http.start();
@@ -96,13 +127,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       const budget = config.shutdown.timeoutMs;
       ready = false;
       log.info('shutting down: no new reads');
-      const stopped = mqtt.stopAccepting();
+      const stopped = Promise.all([mqtt.stopAccepting(), opcua?.stopAccepting()]);
       const inTime = await Promise.race([stopped.then(() => true), delay(budget / 3).then(() => false)]);
       if (!inTime) log.warn({ code: 'SG_ERR_SHUTDOWN_TIMEOUT' }, 'reads in flight did not settle in time; they were not acknowledged and will be redelivered');
       await outbox.flush(); // the open batch is sealed and everything written is on disk
+      await opcua?.close(Math.min(1_000, budget / 5)); // decisions still queued are written, sessions closed
       await mqtt.close();
       await http?.close();
-      await forwarder.drain(Math.max(0, budget - (Date.now() - t0) - 300));
+      await uplink.drain(Math.max(0, budget - (Date.now() - t0) - 300));
       const left = outbox.stats();
       outbox.close();
       await store.close();
@@ -118,8 +150,11 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     outbox,
     pipeline,
     forwarder,
+    uplink,
     mqttPort: mqtt.port,
+    mqtt,
     httpPort: http?.port ?? null,
+    opcua,
     close,
   };
 }

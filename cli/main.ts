@@ -1,5 +1,5 @@
 /** `scangate <verb>`: dispatch to one module per verb. Returns the exit code. */
-import { describeError } from '../gateway/errors.js';
+import { GatewayError, describeError } from '../gateway/errors.js';
 
 const VERBS: Record<string, { summary: string; load: () => Promise<{ default: (argv: string[]) => Promise<number> }> }> = {
   start: { summary: 'run the gateway daemon [--config FILE]', load: () => import('./commands/start.js') },
@@ -7,7 +7,11 @@ const VERBS: Record<string, { summary: string; load: () => Promise<{ default: (a
   import: { summary: 'import FILE [--status S] [--config FILE]: load serials (CSV) into the cache', load: () => import('./commands/import.js') },
   parse: { summary: 'parse CODE... | --stdin: parse reads, one JSON line each', load: () => import('./commands/parse.js') },
   lookup: { summary: 'lookup CODE [--config FILE]: status, lot, expiry of a serial', load: () => import('./commands/lookup.js') },
-  outbox: { summary: 'outbox stats|list [--config FILE]: inspect the durable outbox', load: () => import('./commands/outbox.js') },
+  outbox: { summary: 'outbox stats|list|replay [--config FILE]: inspect the durable outbox, or send it', load: () => import('./commands/outbox.js') },
+  passwd: { summary: 'passwd [--username U --role R]: salted scrypt hash of an MQTT user password (read from the terminal or stdin)', load: () => import('./commands/passwd.js') },
+  plc: { summary: 'plc [--port N] [--readers N] [--rate R]: run a virtual PLC (OPC UA, AutoID readers) by hand', load: () => import('./commands/plc.js') },
+  simulate: { summary: 'simulate [--mqtt URL | --spawn] [--rate N] [--duration S]: load test with exact checks (--help)', load: () => import('./commands/simulate.js') },
+  demo: { summary: 'demo: gateway, virtual PLC and simulator on free ports; Ctrl-C stops', load: () => import('./commands/demo.js') },
 };
 
 export function usage(): string {
@@ -37,6 +41,6 @@ export async function run(argv: string[]): Promise<number> {
     return await mod.default(rest);
   } catch (err) {
     process.stderr.write(`${describeError(err)}\n`);
-    return 1;
+    return err instanceof GatewayError && err.code === 'SG_ERR_USAGE' ? 2 : 1;
   }
 }

@@ -4,8 +4,11 @@ import type { Counters } from '../gateway/counters.js';
 import type { Outbox } from '../gateway/outbox/outbox.js';
 import { REASONS } from '../gateway/reasons.js';
 import type { ForwarderStats } from '../adapters/nats/forwarder.js';
+import { REFUSAL_REASONS, type MqttStats } from '../adapters/mqtt/stats.js';
+import type { Uplink } from '../adapters/nats/uplink.js';
+import type { OpcuaStatus } from '../adapters/opcua/index.js';
 
-export function buildRegistry(counters: Counters, outbox: Outbox, fwd: ForwarderStats): Registry {
+export function buildRegistry(counters: Counters, outbox: Outbox, fwd: ForwarderStats, uplink?: Uplink): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const reasons = Object.entries(REASONS);
@@ -39,5 +42,154 @@ export function buildRegistry(counters: Counters, outbox: Outbox, fwd: Forwarder
   for (const [name, help, get] of gauges) {
     new Gauge({ name, help, registers: [registry], collect() { this.set(get()); } });
   }
+  if (uplink !== undefined) addUplinkMetrics(registry, uplink, outbox);
+  return registry;
+}
+
+/** The uplink's alarms, lags and counters (README "NATS"). */
+function addUplinkMetrics(registry: Registry, uplink: Uplink, outbox: Outbox): void {
+  const f = uplink.forwarder.stats;
+  const link = uplink.link.stats;
+  const counters: [string, string, () => number][] = [
+    ['scangate_uplink_events_forwarded_total', 'Events stored at central', () => f.events],
+    ['scangate_uplink_bytes_forwarded_total', 'Batch bytes stored at central', () => f.bytes],
+    ['scangate_uplink_resyncs_total', 'Resyncs of the forwarder from the events stream (each connection, and after a subject fence refusal)', () => f.resyncs],
+    ['scangate_uplink_resync_stored_batches_total', 'Batches a resync found already stored (deleted without sending)', () => f.resyncStored],
+    ['scangate_uplink_stream_full_rejects_total', 'Publishes refused because the events stream was full (10077)', () => f.streamFullRejects],
+    ['scangate_uplink_subject_conflicts_total', 'Times another publisher was found on this gateway\'s subject', () => f.subjectConflicts],
+    ['scangate_outbox_full_episodes_total', 'Times the outbox became full (reads held)', () => outbox.stats().fullEpisodes],
+    ['scangate_nats_connects_total', 'NATS connections established (first and reconnects)', () => link.connects],
+    ['scangate_nats_stale_connections_total', 'Links declared dead after unanswered pings', () => link.staleConnections],
+  ];
+  for (const [name, help, get] of counters) {
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(get()); } });
+  }
+  new Counter({
+    name: 'scangate_publish_failures_by_kind_total',
+    help: 'Failed batch publishes by kind (fence-subject, fence-msgid, stream-full, timeout, unavailable, error)',
+    labelNames: ['kind'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const [kind, n] of Object.entries(f.failuresByKind)) this.inc({ kind }, n);
+    },
+  });
+  const gauges: [string, string, () => number][] = [
+    ['scangate_uplink_stream_full', 'Alarm: 1 while the events stream refuses batches (they wait in the outbox)', () => (f.streamFull ? 1 : 0)],
+    ['scangate_uplink_in_flight', 'Batch publishes outstanding', () => f.inFlight],
+    ['scangate_uplink_window', 'Current publish window (halved when other gateways interleave on the stream)', () => f.window],
+    ['scangate_uplink_last_ack_age_seconds', 'Seconds since the last PubAck (-1 before the first)', () => (f.lastAckMs === null ? -1 : (Date.now() - f.lastAckMs) / 1000)],
+    ['scangate_nats_down_seconds', 'Seconds the NATS link has been down (0 when up)', () => (link.downSinceMs === null ? 0 : (Date.now() - link.downSinceMs) / 1000)],
+  ];
+  for (const [name, help, get] of gauges) {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(get()); } });
+  }
+  for (const [which, sync] of [['status', uplink.status], ['peer', uplink.peers]] as const) {
+    if (sync === null) continue;
+    const st = () => sync.stats();
+    new Gauge({ name: `scangate_${which}_lag_messages`, help: `Messages of the ${which} stream not yet applied to the cache`, registers: [registry], collect() { this.set(st().lagMessages); } });
+    new Gauge({ name: `scangate_${which}_lag_seconds`, help: `Age of the newest applied ${which} message while more wait (0 when caught up)`, registers: [registry], collect() { this.set(st().lagSeconds); } });
+    new Gauge({ name: `scangate_${which}_applied_seq`, help: `Last ${which} stream sequence applied to the cache`, registers: [registry], collect() { this.set(st().lastSeq); } });
+    const c: [string, string, (s: ReturnType<typeof st>) => number][] = [
+      [`scangate_${which}_messages_applied_total`, `${which} messages applied to the cache`, (s) => s.applied],
+      [`scangate_${which}_messages_redelivered_total`, `${which} messages delivered again and skipped (applied before)`, (s) => s.redelivered],
+      [`scangate_${which}_messages_bad_total`, `${which} messages that could not be decoded (skipped, SG_ERR_STATUS_SYNC)`, (s) => s.bad],
+      [`scangate_${which}_records_kept_local_total`, `${which} updates not applied because the local change is newer`, (s) => s.effects.keptLocal],
+      [`scangate_${which}_conflicts_total`, `${which} transitions this gateway also made itself (double decisions)`, (s) => s.effects.conflicts],
+    ];
+    for (const [name, help, get] of c) {
+      new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(get(st())); } });
+    }
+  }
+  if (uplink.query !== null) {
+    const q = uplink.query.stats;
+    new Counter({ name: 'scangate_queries_total', help: 'Query requests answered', registers: [registry], collect() { this.reset(); this.inc(q.requests); } });
+  }
+}
+
+/** MQTT adapter metrics (refusals by reason, dropped messages, clients), added to a registry. Returns it. */
+export function withMqttMetrics(registry: Registry, mqtt: MqttStats): Registry {
+  new Counter({
+    name: 'scangate_mqtt_refusals_total',
+    help: 'MQTT connections, publishes and subscriptions refused, by reason',
+    labelNames: ['reason'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      REFUSAL_REASONS.forEach((reason, i) => this.inc({ reason }, mqtt.refusals[i] ?? 0));
+    },
+  });
+  const counters: [string, string, () => number][] = [
+    ['scangate_mqtt_dropped_slow_subscriber_total', 'Messages (verdicts) not delivered to a subscriber whose queue was full (mqtt.limits.subscriberQueueMaxBytes)', () => mqtt.droppedToSlowSubscribers],
+    ['scangate_mqtt_dropped_session_queue_total', 'QoS 1 messages not queued for a persistent session whose queue was full', () => mqtt.droppedSessionQueueFull],
+    ['scangate_mqtt_dropped_pending_verdicts_total', 'Verdicts not handed to the external broker (disconnected, or mqtt.external.maxPendingVerdicts reached)', () => mqtt.droppedPendingVerdicts],
+    ['scangate_mqtt_verdicts_published_total', 'Verdicts published (a reject counts once)', () => mqtt.verdictsPublished],
+    ['scangate_mqtt_redelivered_reads_total', 'Redelivered reads answered with their stored verdict, not decided again', () => mqtt.redeliveredReads],
+    ['scangate_mqtt_control_commands_total', 'Control commands handled', () => mqtt.controlCommands],
+  ];
+  for (const [name, help, get] of counters) {
+    new Counter({ name, help, registers: [registry], collect() { this.reset(); this.inc(get()); } });
+  }
+  const gauges: [string, string, () => number][] = [
+    ['scangate_mqtt_clients', 'Connected MQTT clients (external mode: 1 when connected to the broker)', () => mqtt.clients],
+    ['scangate_mqtt_reads_in_flight', 'Reads decided and waiting for their event to be durable before the PUBACK', () => mqtt.readsInFlight],
+  ];
+  for (const [name, help, get] of gauges) {
+    new Gauge({ name, help, registers: [registry], collect() { this.set(get()); } });
+  }
+  return registry;
+}
+
+/** PLCs over OPC UA, per endpoint and reader (no series when opcua is off). */
+export function withOpcuaMetrics(registry: Registry, status: () => OpcuaStatus | null): Registry {
+  type R = OpcuaStatus['endpoints'][number]['readers'][number];
+  const perReader: [string, string, (r: R) => number][] = [
+    ['scangate_opcua_reads_total', 'PLC reads handed to the pipeline', (r) => r.reads],
+    ['scangate_opcua_lost_reads_total', 'PLC reads that never arrived (sequence gaps; recorded as NO_READ)', (r) => r.lostReads],
+    ['scangate_opcua_replayed_reads_total', 'PLC reads delivered again (initial values, republish, duplicate events), not decided twice', (r) => r.replayed],
+    ['scangate_opcua_decisions_written_total', 'Decisions written back to the PLC', (r) => r.decisionsWritten],
+    ['scangate_opcua_decision_write_errors_total', 'Decisions the PLC refused', (r) => r.decisionWriteErrors],
+    ['scangate_opcua_decisions_expired_total', 'Decisions dropped unwritten (session down longer than decisionMaxAgeMs)', (r) => r.decisionsExpired],
+  ];
+  for (const [name, help, get] of perReader) {
+    new Counter({
+      name,
+      help,
+      labelNames: ['endpoint', 'reader'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const e of status()?.endpoints ?? []) for (const r of e.readers) this.inc({ endpoint: e.id, reader: r.id }, get(r));
+      },
+    });
+  }
+  new Counter({
+    name: 'scangate_opcua_reconnects_total',
+    help: 'PLC connection breaks repaired',
+    labelNames: ['endpoint'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of status()?.endpoints ?? []) this.inc({ endpoint: e.id }, e.reconnects);
+    },
+  });
+  new Gauge({
+    name: 'scangate_opcua_connected',
+    help: '1 when the PLC session is up',
+    labelNames: ['endpoint'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const e of status()?.endpoints ?? []) this.set({ endpoint: e.id }, e.state === 'connected' ? 1 : 0);
+    },
+  });
+  new Gauge({
+    name: 'scangate_opcua_lost_reads_alarm',
+    help: 'Readers that lost reads in the last 5 minutes (SG_ERR_OPCUA_READS_LOST)',
+    registers: [registry],
+    collect() {
+      this.set(status()?.alarms.length ?? 0);
+    },
+  });
   return registry;
 }

@@ -1,6 +1,8 @@
 /** Cross-field checks, all in one place, run after the schema has passed. */
 import type { ConfigIssue } from '../errors.js';
 import type { Config } from './schema.js';
+import { mqttCrossCheck } from './mqtt-schema.js';
+import { opcuaCrossCheck } from './opcua-schema.js';
 
 export function crossCheck(c: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -39,6 +41,8 @@ export function crossCheck(c: Config): ConfigIssue[] {
       hint: 'raise outbox.maxBytes or lower batch.maxBytes',
     });
   }
+  issues.push(...mqttCrossCheck(c));
+  issues.push(...opcuaCrossCheck(c));
   return issues;
 }
 

@@ -4,7 +4,9 @@
  */
 import { hostname } from 'node:os';
 import { z } from 'zod';
-import { OPERATIONS, type OperationName } from '../reasons.js';
+import { mqttFields } from './mqtt-schema.js';
+import { opcuaSchema } from './opcua-schema.js';
+import { OPERATIONS, STATUSES, type OperationName, type StatusName } from '../reasons.js';
 
 /** NATS subject token / MQTT topic level: no dots, wildcards, slashes or spaces. */
 const TOKEN = /^[A-Za-z0-9_-]{1,64}$/;
@@ -13,6 +15,7 @@ const token = (what: string) =>
 
 const port = z.number().int().min(0).max(65535);
 const OPERATION_NAMES = Object.keys(OPERATIONS) as [OperationName, ...OperationName[]];
+const STATUS_NAMES = Object.keys(STATUSES).filter((s) => s !== 'UNKNOWN') as [StatusName, ...StatusName[]];
 
 /** The host name, made usable as a gateway id. */
 export function defaultGatewayId(): string {
@@ -33,6 +36,24 @@ export const stationSchema = z.strictObject({
   allowedSymbologies: z.array(z.string().regex(/^\][A-Za-z][0-9A-Za-z]$/, 'an AIM id such as ]d2')).min(1).optional(),
   /** The same code at this station within this window is a duplicate read (same verdict again, no event). */
   duplicateReadWindowMs: z.number().int().min(0).max(3_600_000).default(2000),
+  /** Statuses a serial may be in for this station's operation (replaces the default table's list). */
+  allowFrom: z.array(z.enum(STATUS_NAMES)).min(1).optional(),
+  /** Serials not in the cache are accepted and created (e.g. commissioning unassigned serials). */
+  allowUnknown: z.boolean().default(false),
+  /** A returns station: receive also accepts SHIPPED serials. */
+  returns: z.boolean().default(false),
+  /** Aggregation: refuse a child that is in another container (true), or move it (false). */
+  strictAggregation: z.boolean().default(true),
+  /** Aggregation: children are items (cases) or containers (pallets). */
+  childType: z.enum(['item', 'container']).default('item'),
+  /** Aggregation: children per container; the container closes when full. 0 = no limit. */
+  capacity: z.number().int().min(0).max(100_000).default(0),
+  /** Aggregation: children must share the first child's GTIN (gtin) or GTIN and lot (gtin-lot). */
+  homogeneous: z.enum(['none', 'gtin', 'gtin-lot']).default('none'),
+  /** GTINs this station works on (GTIN_NOT_ON_ORDER otherwise); a setOrder control command replaces it. */
+  orderGtins: z.array(z.string().regex(/^\d{14}$/, 'a GTIN-14')).optional(),
+  /** Refuse items expiring within this many days (EXPIRED). */
+  shortDateMarginDays: z.number().int().min(0).max(3650).default(0),
 });
 
 export const lineSchema = z.strictObject({
@@ -68,6 +89,8 @@ export const configSchema = z.strictObject({
       verdictQos: z.union([z.literal(0), z.literal(1)]).default(1),
       /** Clients without credentials are accepted from loopback addresses only, and only when this is true. */
       allowAnonymousLoopback: z.boolean().default(true),
+      // Broker mode, TLS, WebSocket, users and roles, limits, external broker: gateway/config/mqtt-schema.ts.
+      ...mqttFields,
     })
     .prefault({}),
   http: z
@@ -85,9 +108,9 @@ export const configSchema = z.strictObject({
       eventsStream: token('stream name').default('SCANGATE_EVENTS'),
       /** Duplicate window of the events stream, in ms (DESIGN.md: at least 2 minutes). */
       duplicateWindowMs: z.number().int().min(120_000).max(86_400_000).default(120_000),
-      /** Ping interval in ms: a dead link is noticed after maxPingOut missed pings. */
-      pingIntervalMs: z.number().int().min(500).max(600_000).default(5_000),
-      maxPingOut: z.number().int().min(1).max(100).default(3),
+      /** Ping interval in ms: a dead link is noticed after maxPingOut unanswered pings, ~ pingIntervalMs * (maxPingOut + 1). */
+      pingIntervalMs: z.number().int().min(500).max(600_000).default(2_000),
+      maxPingOut: z.number().int().min(1).max(100).default(2),
       /** Connect timeout per attempt, in ms. */
       connectTimeoutMs: z.number().int().min(100).max(60_000).default(2_000),
       /** How long to wait for a PubAck before retrying the batch with the same id, in ms. */
@@ -96,6 +119,39 @@ export const configSchema = z.strictObject({
       publishWindow: z.number().int().min(1).max(1024).default(32),
       /** Delay between reconnect attempts / failed publish retries, in ms. */
       retryDelayMs: z.number().int().min(10).max(60_000).default(1_000),
+      /** Credentials: at most one of user+password, token, nkeySeedFile, credsFile ('' = not used). */
+      user: z.string().default(''),
+      password: z.string().default(''),
+      token: z.string().default(''),
+      /** File holding an nkey seed (SU...), for nkey authentication. */
+      nkeySeedFile: z.string().default(''),
+      /** NATS credentials file (user JWT + seed), as written by nsc. */
+      credsFile: z.string().default(''),
+      tls: z
+        .strictObject({
+          /** CA certificate(s) (PEM) to verify the server; '' = the system's CAs. Setting any TLS file turns TLS on. */
+          caFile: z.string().default(''),
+          /** Client certificate (PEM) and its key, when the server verifies clients. */
+          certFile: z.string().default(''),
+          keyFile: z.string().default(''),
+        })
+        .prefault({}),
+      /** Central -> gateway status stream, consumed by the durable consumer scangate-{gatewayId}. */
+      statusStream: token('stream name').default('SCANGATE_STATUS'),
+      /** Apply central's status updates to the cache. */
+      statusSync: z.boolean().default(true),
+      /** Redelivery delay of an unacknowledged status or peer message, in ms. */
+      syncAckWaitMs: z.number().int().min(500).max(3_600_000).default(30_000),
+      /** Apply the accepted transitions of the site's other gateways (from the events stream) to the cache. */
+      peerSync: z.boolean().default(false),
+      /** Answer lookups on scangate.v1.query.{site}.{gatewayId}. */
+      query: z.boolean().default(true),
+    })
+    .superRefine((n, ctx) => {
+      const used = [n.user !== '' || n.password !== '' ? 'user' : '', n.token !== '' ? 'token' : '', n.nkeySeedFile !== '' ? 'nkeySeedFile' : '', n.credsFile !== '' ? 'credsFile' : ''].filter((x) => x);
+      if (used.length > 1) ctx.addIssue({ code: 'custom', path: [used[1]!], message: `only one way to authenticate may be set, found ${used.join(' and ')}` });
+      if ((n.user === '') !== (n.password === '')) ctx.addIssue({ code: 'custom', path: [n.user === '' ? 'user' : 'password'], message: 'user and password go together' });
+      if ((n.tls.certFile === '') !== (n.tls.keyFile === '')) ctx.addIssue({ code: 'custom', path: ['tls', n.tls.certFile === '' ? 'certFile' : 'keyFile'], message: 'tls.certFile and tls.keyFile go together' });
     })
     .prefault({}),
   batch: z
@@ -128,6 +184,8 @@ export const configSchema = z.strictObject({
       timeoutMs: z.number().int().min(100).max(60_000).default(4_500),
     })
     .prefault({}),
+  /** PLCs over OPC UA (off by default). */
+  opcua: opcuaSchema,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
