@@ -43,7 +43,11 @@ const PAYLOAD = `]d201${GTIN}17301231` + '10LOT1\u001d21X{n}';
 function load(plan: Omit<LoadPlan, 'host' | 'clients' | 'window' | 'warmupMs' | 'measureMs' | 'topics' | 'payload'> & Partial<LoadPlan>): Promise<LoadResult> {
   const full: LoadPlan = { host: '127.0.0.1', clients: CLIENTS, window: WINDOW, warmupMs: WARMUP_MS, measureMs: MEASURE_MS, topics: TOPICS, payload: PAYLOAD, ...plan } as LoadPlan;
   return new Promise((resolve, reject) => {
-    const child = fork(fileURLToPath(new URL('./mqtt-load.ts', import.meta.url)), [JSON.stringify(full)], { execArgv: ['--import', 'tsx'] });
+    // Compiled (npm run bench) or from source (node --import tsx bench/mqtt.ts): fork the publisher the same way.
+    const compiled = import.meta.url.endsWith('.js');
+    const child = fork(fileURLToPath(new URL(compiled ? './mqtt-load.js' : './mqtt-load.ts', import.meta.url)), [JSON.stringify(full)], {
+      execArgv: compiled ? [] : ['--import', 'tsx'],
+    });
     child.once('message', (m) => {
       const r = m as LoadResult & { error?: string };
       if (r.error !== undefined) reject(new Error(r.error));
