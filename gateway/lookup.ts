@@ -2,7 +2,7 @@
 import { Cache } from './cache/cache.js';
 import { parseChildId } from './cache/container.js';
 import { FLAG_BLOCKED, FLAG_EXPIRY_DAY_UNSPECIFIED, FLAG_ON_HOLD, FLAG_RECALLED, daysToIso } from './cache/record.js';
-import { OPERATIONS, statusName } from './reasons.js';
+import { operationName, statusName } from './reasons.js';
 import type { Store } from './store.js';
 
 export interface SerialView {
@@ -28,9 +28,6 @@ export interface ContainerView {
   children: ({ gtin: string; serial: string } | { sscc: string })[];
 }
 
-const OP_NAMES: string[] = [];
-for (const [name, code] of Object.entries(OPERATIONS)) OP_NAMES[code] = name;
-
 function flagNames(f: number): string[] {
   const out: string[] = [];
   if (f & FLAG_ON_HOLD) out.push('ON_HOLD');
@@ -51,7 +48,7 @@ export function lookupSerial(store: Store, gtin: string, serial: string, cache =
   if (r.lastChangeS) v.lastChange = new Date(r.lastChangeS * 1000).toISOString();
   if (r.history.length > 0) {
     v.history = r.history.map((h) => ({
-      operation: OP_NAMES[h.op] ?? `#${h.op}`,
+      operation: operationName(h.op) ?? `#${h.op}`,
       status: statusName(h.statusAfter) ?? `#${h.statusAfter}`,
       station: cache.stationKey(h.station) || `#${h.station}`,
       time: new Date(h.timeS * 1000).toISOString(),

@@ -32,8 +32,14 @@ export const REASONS = {
 export type ReasonName = keyof typeof REASONS;
 export type ReasonCode = (typeof REASONS)[ReasonName];
 
-const BY_CODE: ReasonName[] = [];
-for (const [name, code] of Object.entries(REASONS)) BY_CODE[code] = name as ReasonName;
+/** The names of a name -> code table, indexed by code. */
+function byCode<K extends string>(table: Readonly<Record<K, number>>): K[] {
+  const out: K[] = [];
+  for (const [name, code] of Object.entries(table) as [K, number][]) out[code] = name;
+  return out;
+}
+
+const BY_CODE = byCode(REASONS);
 
 /** Name of a numeric reason code, or undefined when the code is not defined. */
 export function reasonName(code: number): ReasonName | undefined {
@@ -57,8 +63,7 @@ export const STATUSES = {
 export type StatusName = keyof typeof STATUSES;
 export type StatusCode = (typeof STATUSES)[StatusName];
 
-const STATUS_BY_CODE: StatusName[] = [];
-for (const [name, code] of Object.entries(STATUSES)) STATUS_BY_CODE[code] = name as StatusName;
+const STATUS_BY_CODE = byCode(STATUSES);
 
 /** Name of a numeric status code, or undefined when the code is not defined. */
 export function statusName(code: number): StatusName | undefined {
@@ -80,3 +85,10 @@ export const OPERATIONS = {
 } as const;
 
 export type OperationName = keyof typeof OPERATIONS;
+
+const OPERATION_BY_CODE = byCode(OPERATIONS);
+
+/** Name of a numeric operation code, or undefined when the code is not defined. */
+export function operationName(code: number): OperationName | undefined {
+  return OPERATION_BY_CODE[code];
+}
