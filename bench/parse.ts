@@ -4,23 +4,13 @@
  */
 import { pathToFileURL } from 'node:url';
 import { compileParser, gs1CheckDigit } from '../gateway/parse/index.js';
+import { prng } from './prng.js';
 
 const TARGET_PER_S = 1_000_000;
 const WARMUP_MS = 700;
 const MEASURE_MS = 2500;
 const POOL = 4096;
 
-// Small deterministic PRNG (mulberry32): the mix is the same on every run.
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SERIAL_CHARS = 'ABCDEFGHJKLMNPQRSTUVWXYZ0123456789abcdefghijkmnpqrstuvwxyz';
 

@@ -6,6 +6,7 @@
 import { type ParseOptions, type ParseResult, compileParser, isValidGs1Key, parseRead } from '../../gateway/parse/index.js';
 import { REASONS } from '../../gateway/reasons.js';
 import { assert, suite } from '../helpers/uvu.js';
+import { prng } from '../../bench/prng.js';
 
 const TEST_TIMEOUT_MS = 20_000;
 const test = suite('parse', {}, TEST_TIMEOUT_MS);
@@ -16,16 +17,6 @@ const MUTATIONS = 150_000;
 const LONG_INPUT_CHARS = 200_000;
 const LONG_INPUT_BUDGET_MS = 250;
 
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const rnd = prng(SEED);
 const int = (lo: number, hi: number): number => lo + Math.floor(rnd() * (hi - lo + 1));

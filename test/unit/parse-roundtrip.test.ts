@@ -4,6 +4,7 @@
  */
 import { type ParseOptions, gs1CheckDigit, parseRead } from '../../gateway/parse/index.js';
 import { assert, suite } from '../helpers/uvu.js';
+import { prng } from '../../bench/prng.js';
 
 const TEST_TIMEOUT_MS = 20_000;
 const test = suite('parse', {}, TEST_TIMEOUT_MS);
@@ -11,17 +12,6 @@ const ITERATIONS = 5_000;
 const SEED = 0x5ca9;
 const CURRENT_YEAR = 2026;
 
-/** mulberry32 */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CSET82 = '!"%&\'()*+,-./0123456789:;<=>?ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz';
 const GS = '\x1d';
