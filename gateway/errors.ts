@@ -25,6 +25,7 @@ export const ERROR_CODES = {
   SG_ERR_SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish in time.',
   SG_ERR_QUEUE_FULL: 'A bounded queue refused an item.',
   SG_ERR_CLOSED: 'The component is closed.',
+  SG_ERR_INTERNAL: 'A failure no handler caught (a promise rejected with no one waiting on it); logged, and the daemon goes on.',
   SG_ERR_TLS: 'A TLS certificate, key or CA file cannot be read or is not usable.',
   SG_ERR_MQTT_UNREACHABLE: 'The external MQTT broker cannot be reached (reads wait at the broker; the client retries).',
   SG_ERR_OPCUA_CONNECT: 'An OPC UA server (PLC) cannot be reached or the connection broke; the gateway retries forever.',

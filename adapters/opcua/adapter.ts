@@ -40,6 +40,8 @@ export interface OpcuaEndpointStatus extends EndpointStats {
   url: string;
   security: string;
   decisionsQueued: number;
+  /** Notifications dropped because no handler could take them (an item the client had already forgotten). */
+  droppedNotifications: number;
   readers: OpcuaReaderStatus[];
 }
 
@@ -254,6 +256,7 @@ export class OpcuaAdapter implements ReadSink {
       security: `${e.cfg.securityMode}/${e.cfg.securityPolicy}`,
       ...e.stats,
       decisionsQueued: e.writer.stats.queued,
+      droppedNotifications: e.subs.dropped,
       readers: e.readers.map((r) => {
         if (r.stats.lastLostAtMs !== null && now - r.stats.lastLostAtMs < ALARM_WINDOW_MS) {
           alarms.push({ code: 'SG_ERR_OPCUA_READS_LOST', endpoint: e.cfg.id, reader: r.cfg.id, lostReads: r.stats.lostReads, lastAtMs: r.stats.lastLostAtMs });

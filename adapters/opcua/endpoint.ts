@@ -91,7 +91,8 @@ export class Endpoint {
   private readonly log: Logger;
   private client: OPCUAClient | null = null;
   private session: ClientSession | null = null;
-  private readonly subs: PlcSubscription;
+  /** The subscription and its monitored items (read by tests). */
+  readonly subs: PlcSubscription;
   private cm: OPCUACertificateManager | null = null;
   private closing = false;
   private loop: Promise<void> | null = null;

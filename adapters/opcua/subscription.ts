@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { AttributeIds, TimestampsToReturn, type ClientMonitoredItem, type ClientSession, type ClientSubscription, type DataValue, type Variant } from 'node-opcua';
 import type { OpcuaEndpointConfig } from '../../gateway/config/opcua-schema.js';
 import { eventFilter } from './binding.js';
+import { DROPPED_NOTIFICATION, guardSubscription } from './guard.js';
 import type { ReaderRuntime } from './reader.js';
 import { withTimeout } from './util.js';
 
@@ -17,6 +18,8 @@ export class PlcSubscription {
   /** When the items were last checked on the PLC, epoch ms (0: check at the next health check). */
   lastVerifyAtMs = 0;
   private readonly items = new Map<ReaderRuntime, ClientMonitoredItem>();
+  /** Notifications dropped by the guard since the start. */
+  dropped = 0;
   private canVerifyItems = true;
   private readonly cfg: OpcuaEndpointConfig;
   private readonly log: Logger;
@@ -50,6 +53,15 @@ export class PlcSubscription {
       priority: 200,
     });
     this.sub = sub;
+    if (!guardSubscription(sub) && this.firstTime('guard')) {
+      this.log.warn('this node-opcua has no notification handlers to guard: a notification for a forgotten item may stop the process');
+    }
+    sub.on(DROPPED_NOTIFICATION as 'keepalive', ((kind: string, err: Error) => {
+      this.dropped++;
+      if (this.firstTime(`dropped:${kind}`)) {
+        this.log.warn({ code: 'SG_ERR_OPCUA_SUBSCRIPTION', kind, err: err?.message }, 'a notification no monitored item could take was dropped (counted in droppedNotifications)');
+      }
+    }) as () => void);
     this.lastPublishAtMs = Date.now();
     this.lastVerifyAtMs = Date.now();
     const alive = () => {

@@ -24,6 +24,11 @@ export default async function start(argv: string[]): Promise<number> {
     return 1;
   }
   const g = gw;
+  // A rejection nobody waits on (a library's internal promise, say) must not stop a line at 3 a.m.: every read is
+  // acknowledged only once durable, so going on loses nothing; the fault is logged for a bug report.
+  process.on('unhandledRejection', (err) => {
+    log.error({ code: 'SG_ERR_INTERNAL', err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'unhandled rejection (the daemon goes on)');
+  });
   return new Promise<number>((resolve) => {
     let signals = 0;
     const stop = (sig: string) => {

@@ -4,6 +4,7 @@
  * method) matched by seq, and published on the MQTT verdict/reject topics. One PLC and one gateway for the file.
  */
 import mqtt from 'mqtt';
+import { DataChangeNotification, EventNotificationList } from 'node-opcua';
 import type { Gateway } from '../../cli/daemon.js';
 import type { VirtualPlc } from '../../simulator/plc/index.js';
 import { dm, tempDir } from '../helpers/gateway.js';
@@ -79,6 +80,25 @@ test('opcua ways - event: AutoID scan events (ISO 15434 wrapped) decided, the st
   assert.ok(d.every((x) => x.via === 'structure'));
   assert.is(status('R1').reads, 20);
   assert.is(status('R1').lostReads, 0);
+});
+
+test('opcua ways - a notification for an item the client has forgotten is dropped and counted; the process and the readers go on', async () => {
+  const sub = gw.opcua!.endpoints[0]!.subs.sub as unknown as { lastSequenceNumber: number; onNotificationMessage(m: unknown): void };
+  assert.ok(sub, 'the subscription exists');
+  // What a publish response in flight across a PLC restart carries: events and a data change for handles the
+  // client no longer has. Unguarded, node-opcua fails an assertion inside a promise: an unhandled rejection.
+  sub.onNotificationMessage({
+    sequenceNumber: sub.lastSequenceNumber,
+    notificationData: [
+      new EventNotificationList({ events: [{ clientHandle: 987_654, eventFields: [] }, { clientHandle: 987_655, eventFields: [] }] }),
+      new DataChangeNotification({ monitoredItems: [{ clientHandle: 987_656, value: {} }] }),
+    ],
+  });
+  await waitUntil(() => gw.opcua!.status().endpoints[0]!.droppedNotifications === 2, 5_000, 'two dropped event notifications');
+  const before = decided('R1');
+  for (let i = 0; i < 5; i++) plc.line.produce('R1');
+  await waitUntil(() => decided('R1') === before + 5, 10_000, 'five more decisions on R1');
+  assert.is(gw.opcua!.status().endpoints[0]!.droppedNotifications, 2, 'the data change for an unknown item is skipped by node-opcua itself');
 });
 
 test('opcua ways - data item: a burst of 500 reads, 2 per ms, all decided once, none lost (three-node write-back)', async () => {
