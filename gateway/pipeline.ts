@@ -5,16 +5,17 @@
  * Nothing here opens a socket or logs per read.
  */
 import type { Logger } from 'pino';
-import { AggregationEvent, ScanEvent, type IAggregationEvent, type IScanEvent } from '../protocol/index.js';
+import { AggregationEvent, type IAggregationEvent } from '../protocol/index.js';
 import type { Cache } from './cache/cache.js';
 import { localDays } from './cache/record.js';
 import { Counters } from './counters.js';
 import { DupCache } from './dup-cache.js';
 import { Engine, type ChildOutcome, type ControlOutcome, type Decision } from './engine/index.js';
 import { CBV, rejectDisposition } from './events.js';
-import { KIND_AGGREGATION, KIND_SCAN } from './outbox/encode.js';
+import { KIND_AGGREGATION } from './outbox/encode.js';
 import { journalValue } from './outbox/journal.js';
 import type { Outbox } from './outbox/outbox.js';
+import { ScanJournal, stationParts, type ScanFields, type StationParts } from './outbox/scan-journal.js';
 import type { ParseResult, ParsedRead } from './parse/index.js';
 import { OPERATIONS, REASONS, statusName, type ReasonName } from './reasons.js';
 import { readEnvelope, type ReadEnvelope } from './read-envelope.js';
@@ -66,6 +67,29 @@ export interface PipelineDeps {
   now?: () => number;
 }
 
+const EMPTY = Buffer.alloc(0);
+
+/**
+ * The durable promises of one read. Every append of an event turn shares one promise (Outbox.appendValue), so
+ * this is nearly always a single promise; Promise.all only when they differ.
+ */
+class Durables {
+  count = 0;
+  private first: Promise<void> | null = null;
+  private others: Promise<void>[] | null = null;
+
+  add(p: Promise<void>): void {
+    this.count++;
+    if (this.first === null) this.first = p;
+    else if (p !== this.first) (this.others ??= []).push(p);
+  }
+
+  all(): Promise<void> {
+    if (this.others === null) return this.first ?? Promise.resolve();
+    return Promise.all([this.first!, ...this.others]).then(() => undefined);
+  }
+}
+
 export class Pipeline {
   readonly counters: Counters;
   readonly engine: Engine;
@@ -74,6 +98,10 @@ export class Pipeline {
   private readonly now: () => number;
   /** Recent verdicts per station, keyed by code or by device + seq. */
   private readonly dups = new Map<string, DupCache<VerdictMessage>>();
+  private readonly journal = new ScanJournal();
+  private readonly fields: ScanFields = { eventId: '', eventTimeMs: 0, tzOffsetMin: 0, device: '', readSeq: 0, verdict: 0, reason: 0, statusBefore: 0, statusAfter: 0, raw: EMPTY };
+  private lastEventId = '';
+  private readonly stationParts = new Map<string, StationParts>();
   private tzOffsetMin = 0;
   private todayDays = 0;
   private calendarUntilMs = 0;
@@ -215,74 +243,77 @@ export class Pipeline {
 
     // Writes and events in this same event turn: one LMDB transaction holds all of them.
     if (d.effects !== undefined) this.engine.commit(d.effects);
-    const durables: Promise<void>[] = [];
+    const durable = new Durables();
     if (accept && d.children !== undefined) {
       // An accepted camera read: one event per item, each with its own transition.
       let first = '';
       for (const c of d.children) {
-        const id = this.appendScan(st, env, nowMs, c, d, v);
-        first ||= id.eventId;
-        durables.push(id.durable);
+        durable.add(this.appendScan(st, env, nowMs, c, d, v));
+        first ||= this.lastEventId;
       }
       v.eventId = first;
     } else {
-      const id = this.appendScan(st, env, nowMs, parsed?.ok ? parsed : undefined, d, v);
-      v.eventId = id.eventId;
-      durables.push(id.durable);
+      durable.add(this.appendScan(st, env, nowMs, parsed?.ok ? parsed : undefined, d, v));
+      v.eventId = this.lastEventId;
     }
-    if (d.effects !== undefined) durables.push(...this.appendAggregations(st, d.effects.aggregations, nowMs, v.eventId ?? ''));
+    if (d.effects !== undefined && d.effects.aggregations.length > 0) {
+      for (const p of this.appendAggregations(st, d.effects.aggregations, nowMs, v.eventId)) durable.add(p);
+    }
 
-    this.counters.eventsAppended += durables.length;
+    this.counters.eventsAppended += durable.count;
     if (accept) this.counters.accepted++;
     else this.counters.rejected++;
     this.counters.byReason[v.reasonCode]!++;
-    return { verdict: v, durable: durables.length === 1 ? durables[0]! : Promise.all(durables).then(() => undefined) };
+    return { verdict: v, durable: durable.all() };
   }
 
-  private appendScan(
-    st: StationContext,
-    env: ReadEnvelope,
-    nowMs: number,
-    item: ParsedRead | ChildOutcome | undefined,
-    d: Decision,
-    v: VerdictMessage,
-  ): { eventId: string; durable: Promise<void> } {
+  /** Append the read's ScanEvent (its id in lastEventId); resolves when it is durable. */
+  private appendScan(st: StationContext, env: ReadEnvelope, nowMs: number, item: ParsedRead | ChildOutcome | undefined, d: Decision, v: VerdictMessage): Promise<void> {
     const accept = d.reason === 'OK';
     const seq = this.outbox.reserveSeq();
     const eventId = this.outbox.eventId(seq);
     const child = item !== undefined && 'statusBefore' in item ? item : undefined;
-    const ev: IScanEvent = {
-      eventId,
-      eventTimeMs: env.tsMs ?? nowMs,
-      tzOffsetMin: this.tzOffsetMin,
-      site: st.site,
-      line: st.line,
-      station: st.station,
-      gatewayId: this.gatewayId,
-      device: env.device ?? '',
-      readSeq: env.seq ?? 0,
-      operation: OPERATIONS[st.operation],
-      verdict: accept ? 1 : 2,
-      reason: REASONS[d.reason],
-      statusBefore: child?.statusBefore ?? d.statusBefore,
-      statusAfter: child?.statusAfter ?? d.statusAfter,
-      bizStep: CBV[st.operation].bizStep,
-      disposition: accept ? CBV[st.operation].disposition : rejectDisposition(st.operation),
-      raw: child !== undefined ? Buffer.from(child.code, 'latin1') : env.raw,
-    };
-    if (item !== undefined) {
-      if (item.gtin !== undefined) ev.gtin = item.gtin;
-      if (item.serial !== undefined) ev.serial = item.serial;
-      if (child === undefined) {
-        const p = item as ParsedRead;
-        if (p.sscc !== undefined) ev.sscc = p.sscc;
-        if (p.lot !== undefined) ev.lot = p.lot;
-        if (p.expiry !== undefined) ev.expiry = p.expiry;
-      }
+    const parsed = child === undefined ? (item as ParsedRead | undefined) : undefined;
+    // One fields object, reused: the encoder reads it synchronously.
+    const f = this.fields;
+    f.eventId = eventId;
+    f.eventTimeMs = env.tsMs ?? nowMs;
+    f.tzOffsetMin = this.tzOffsetMin;
+    f.device = env.device ?? '';
+    f.readSeq = env.seq ?? 0;
+    f.verdict = accept ? 1 : 2;
+    f.reason = REASONS[d.reason];
+    f.gtin = item?.gtin;
+    f.serial = item?.serial;
+    f.lot = parsed?.lot;
+    f.expiry = parsed?.expiry;
+    f.sscc = parsed?.sscc;
+    f.parent = d.parent;
+    f.statusBefore = child?.statusBefore ?? d.statusBefore;
+    f.statusAfter = child?.statusAfter ?? d.statusAfter;
+    f.raw = child !== undefined ? Buffer.from(child.code, 'latin1') : env.raw;
+    f.message = accept ? undefined : v.message;
+    const value = this.journal.encode(this.parts(st), f);
+    this.lastEventId = eventId;
+    return this.outbox.appendValue(seq, value);
+  }
+
+  /** The ScanEvent fields that never change for a station, encoded once. */
+  private parts(st: StationContext): StationParts {
+    let p = this.stationParts.get(st.key);
+    if (p === undefined) {
+      p = stationParts({
+        site: st.site,
+        line: st.line,
+        station: st.station,
+        gatewayId: this.gatewayId,
+        operation: OPERATIONS[st.operation],
+        accept: CBV[st.operation],
+        reject: { bizStep: CBV[st.operation].bizStep, disposition: rejectDisposition(st.operation) },
+      });
+      this.stationParts.set(st.key, p);
     }
-    if (d.parent !== undefined) ev.parent = d.parent;
-    if (!accept && v.message !== undefined) ev.message = v.message;
-    return { eventId, durable: this.outbox.appendValue(seq, journalValue(KIND_SCAN, ScanEvent.encode, ev)) };
+    return p;
   }
 
   private appendAggregations(st: StationContext, changes: Decision['effects'] extends infer E ? E extends { aggregations: infer A } ? A : never : never, nowMs: number, cause: string): Promise<void>[] {

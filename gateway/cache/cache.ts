@@ -6,7 +6,8 @@
  * Lots, products and per-station state are small and live in memory too (loaded at open).
  */
 import type { LotRecord, ProductRecord, Store } from '../store.js';
-import { lotKey, serialKeyInto } from './keys.js';
+import { Arena } from '../arena.js';
+import { lotKey, SerialKeyScratch } from './keys.js';
 import { decodeRecord, encodeRecord, type SerialRecord } from './record.js';
 import { ssccKey, type ContainerRecord } from './container.js';
 
@@ -26,7 +27,9 @@ export class Cache {
   /** Uncommitted serial records by GTIN + serial. */
   private readonly serialOverlay = new Map<string, SerialRecord>();
   /** Key buffer reused for every serial lookup and put (lmdb-js copies the key before returning). */
-  private readonly scratch = Buffer.allocUnsafe(6 + 64);
+  private readonly keys = new SerialKeyScratch();
+  /** Serial record values (lmdb-js keeps each until written). */
+  private readonly arena = new Arena();
   private readonly containerOverlay = new Map<string, ContainerRecord | null>();
   private readonly lotMap = new Map<string, LotRecord>();
   private readonly productMap = new Map<string, ProductRecord>();
@@ -34,6 +37,8 @@ export class Cache {
   private readonly stationIds = new Map<string, number>();
   /** Failed writes (the event of the same turn failed too, and the read was not acknowledged). */
   writeErrors = 0;
+  /** The overlay entries of the transaction being written now (see track). */
+  private group: WriteGroup | null = null;
 
   constructor(store: Store) {
     this.store = store;
@@ -54,13 +59,13 @@ export class Cache {
       const pending = this.serialOverlay.get(gtin + serial);
       if (pending !== undefined) return pending;
     }
-    const bytes = this.store.serials.getBinaryFast(serialKeyInto(this.scratch, gtin, serial));
+    const bytes = this.store.serials.getBinaryFast(this.keys.key(gtin, serial));
     return bytes === undefined ? undefined : decodeRecord(bytes);
   }
 
   /** Write a serial's record in the current event turn's transaction; visible to getSerial at once. */
   putSerial(gtin: string, serial: string, rec: SerialRecord): Promise<boolean> {
-    return this.track(this.serialOverlay, gtin + serial, rec, this.store.serials.put(serialKeyInto(this.scratch, gtin, serial), encodeRecord(rec)));
+    return this.track(this.serialOverlay, gtin + serial, rec, this.store.serials.put(this.keys.key(gtin, serial), encodeRecord(rec, this.arena)));
   }
 
   // ---- containers
@@ -130,15 +135,43 @@ export class Cache {
     return this.serialOverlay.size + this.containerOverlay.size;
   }
 
+  /**
+   * Keep `rec` in the overlay until the write that stores it settles. lmdb-js returns one promise for every
+   * write of a transaction, so the overlay entries are grouped by that promise: one handler per transaction,
+   * not per write (the hot path writes a record per read). The promise returned has that handler attached, so
+   * a caller may ignore it: a failed write is counted in writeErrors, never an unhandled rejection.
+   */
   private track<V>(overlay: Map<string, V>, key: string, rec: V, written: Promise<boolean>): Promise<boolean> {
     overlay.set(key, rec);
-    const settle = (): void => {
-      if (overlay.get(key) === rec) overlay.delete(key);
-    };
-    written.then(settle, () => {
-      settle();
-      this.writeErrors++;
-    });
+    let g = this.group;
+    if (g === null || g.written !== written) {
+      const group: WriteGroup = { written, entries: [] };
+      this.group = g = group;
+      written.then(
+        () => this.settle(group),
+        () => {
+          this.writeErrors += group.entries.length / 3;
+          this.settle(group);
+        },
+      );
+    }
+    g.entries.push(overlay, key, rec);
     return written;
   }
+
+  private settle(g: WriteGroup): void {
+    if (this.group === g) this.group = null;
+    const e = g.entries;
+    for (let i = 0; i < e.length; i += 3) {
+      const overlay = e[i] as Map<string, unknown>;
+      const key = e[i + 1] as string;
+      if (overlay.get(key) === e[i + 2]) overlay.delete(key);
+    }
+  }
+}
+
+/** Overlay entries waiting on one LMDB transaction: (overlay, key, record) triples, flat. */
+interface WriteGroup {
+  written: Promise<boolean>;
+  entries: unknown[];
 }

@@ -11,8 +11,12 @@ function writeGtin(buf: Buffer, gtin: string, off: number): void {
   for (let i = 0; i < gtin.length; i++) n = n * 10 + (gtin.charCodeAt(i) - 48);
   const hi = Math.floor(n / TWO_32);
   const lo = n - hi * TWO_32;
-  buf.writeUInt16BE(hi, off);
-  buf.writeUInt32BE(lo, off + 2);
+  buf[off] = (hi >>> 8) & 0xff;
+  buf[off + 1] = hi & 0xff;
+  buf[off + 2] = lo >>> 24;
+  buf[off + 3] = (lo >>> 16) & 0xff;
+  buf[off + 4] = (lo >>> 8) & 0xff;
+  buf[off + 5] = lo & 0xff;
 }
 
 function readGtin(buf: Buffer, off: number): string {
@@ -28,11 +32,27 @@ export function serialKey(gtin: string, serial: string): Buffer {
   return buf;
 }
 
-/** serialKey written into `buf` (at least 6 + 64 bytes): a view of it, valid until the next call. */
-export function serialKeyInto(buf: Buffer, gtin: string, serial: string): Buffer {
-  writeGtin(buf, gtin, 0);
-  const n = buf.write(serial, 6, 'latin1');
-  return buf.subarray(0, 6 + n);
+const MAX_SERIAL = 64;
+
+/**
+ * serialKey written into one reused buffer, returned as a view of it valid until the next call (lmdb-js copies
+ * a key before a get or put returns). The views of every length are made once: nothing is allocated per key.
+ * Serials longer than 64 characters are cut there (GS1 allows 20).
+ */
+export class SerialKeyScratch {
+  private readonly buf = Buffer.allocUnsafe(6 + MAX_SERIAL);
+  private readonly views: Buffer[] = [];
+
+  constructor() {
+    for (let n = 0; n <= 6 + MAX_SERIAL; n++) this.views.push(this.buf.subarray(0, n));
+  }
+
+  key(gtin: string, serial: string): Buffer {
+    writeGtin(this.buf, gtin, 0);
+    const n = serial.length < MAX_SERIAL ? serial.length : MAX_SERIAL;
+    for (let i = 0; i < n; i++) this.buf[6 + i] = serial.charCodeAt(i) & 0xff;
+    return this.views[6 + n]!;
+  }
 }
 
 /** Inverse of serialKey. */

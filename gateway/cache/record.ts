@@ -7,6 +7,7 @@
  *   8 bytes each, newest first, at most HISTORY_MAX: [op][status after][station id uint16][time s uint32].
  * An imported serial with a 6-character lot is 21 bytes.
  */
+import { writeLatin1, type Arena } from '../arena.js';
 import { STATUSES, type StatusCode } from '../reasons.js';
 
 export const FLAG_ON_HOLD = 1;
@@ -69,32 +70,53 @@ export function localDays(ms: number): number {
   return Math.round((Date.UTC(d.getFullYear(), d.getMonth(), d.getDate()) - EPOCH_2000_MS) / DAY_MS);
 }
 
-export function encodeRecord(r: SerialRecord): Buffer {
+/** The record's bytes: a buffer of its own, or a view into `arena` (the hot path's puts). */
+export function encodeRecord(r: SerialRecord, arena?: Arena): Buffer {
   const lotLen = r.lot.length;
   const parentLen = r.parent.length;
   const hist = r.history.length > HISTORY_MAX ? HISTORY_MAX : r.history.length;
   const base = 15 + lotLen + parentLen;
-  const buf = Buffer.allocUnsafe(base + hist * 8);
-  buf[0] = FORMAT;
-  buf[1] = r.status;
-  buf[2] = r.flags;
-  buf[3] = r.prevStatus;
-  buf[4] = r.lastOp;
-  buf.writeUInt16BE(r.expiryDays, 5);
-  buf.writeUIntBE(r.lastChangeS, 7, 6);
-  buf[13] = lotLen;
-  buf.write(r.lot, 14, 'latin1');
-  buf[14 + lotLen] = parentLen;
-  buf.write(r.parent, 15 + lotLen, 'latin1');
+  const size = base + hist * 8;
+  let buf: Buffer;
+  let s = 0;
+  if (arena !== undefined) {
+    arena.room(size);
+    buf = arena.buf;
+    s = arena.pos;
+  } else buf = Buffer.allocUnsafe(size);
+  buf[s] = FORMAT;
+  buf[s + 1] = r.status;
+  buf[s + 2] = r.flags;
+  buf[s + 3] = r.prevStatus;
+  buf[s + 4] = r.lastOp;
+  buf[s + 5] = (r.expiryDays >>> 8) & 0xff;
+  buf[s + 6] = r.expiryDays & 0xff;
+  const hi = Math.floor(r.lastChangeS / 0x1_0000_0000);
+  const lo = r.lastChangeS >>> 0;
+  buf[s + 7] = (hi >>> 8) & 0xff;
+  buf[s + 8] = hi & 0xff;
+  writeU32(buf, s + 9, lo);
+  buf[s + 13] = lotLen;
+  writeLatin1(buf, s + 14, r.lot);
+  buf[s + 14 + lotLen] = parentLen;
+  writeLatin1(buf, s + 15 + lotLen, r.parent);
   for (let i = 0; i < hist; i++) {
     const h = r.history[i]!;
-    const o = base + i * 8;
+    const o = s + base + i * 8;
     buf[o] = h.op;
     buf[o + 1] = h.statusAfter;
-    buf.writeUInt16BE(h.station, o + 2);
-    buf.writeUInt32BE(h.timeS >>> 0, o + 4);
+    buf[o + 2] = (h.station >>> 8) & 0xff;
+    buf[o + 3] = h.station & 0xff;
+    writeU32(buf, o + 4, h.timeS >>> 0);
   }
-  return buf;
+  return arena !== undefined ? arena.take(s, s + size) : buf;
+}
+
+function writeU32(b: Buffer, o: number, v: number): void {
+  b[o] = v >>> 24;
+  b[o + 1] = (v >>> 16) & 0xff;
+  b[o + 2] = (v >>> 8) & 0xff;
+  b[o + 3] = v & 0xff;
 }
 
 export function decodeRecord(buf: Uint8Array): SerialRecord {

@@ -65,7 +65,7 @@ export function closeContainer(draft: Draft, sscc: string, rec: ContainerRecord)
 function appendChange(draft: Draft, action: 'ADD' | 'DELETE', parent: string, child: ChildRef): void {
   const last = draft.aggregations[draft.aggregations.length - 1];
   if (last !== undefined && last.action === action && last.parent === parent) last.children.push(child);
-  else draft.aggregations.push({ action, parent, children: [child] });
+  else draft.addAggregation({ action, parent, children: [child] });
 }
 
 /** True when `ancestor` is `sscc` or one of its parents (a move would make a cycle). */

@@ -8,33 +8,83 @@ import type { ContainerRecord } from '../cache/container.js';
 import type { SerialRecord } from '../cache/record.js';
 import type { AggregationChange, Effects } from './types.js';
 
+import type { StagedSerial } from './types.js';
+
+// Most decisions stage one serial or nothing: lists and maps are made on first use (one draft per read), and
+// staged serials are found by a scan of the list until there are enough of them for an index.
+const NO_SERIALS: StagedSerial[] = [];
+Object.freeze(NO_SERIALS);
+const INDEX_FROM = 8;
+const NO_CONTAINERS: Map<string, ContainerRecord> = new Map();
+const NO_AGGREGATIONS: AggregationChange[] = [];
+Object.freeze(NO_AGGREGATIONS);
+
 export class Draft implements Effects {
-  readonly serials = new Map<string, { gtin: string; serial: string; rec: SerialRecord }>();
-  readonly containers = new Map<string, ContainerRecord>();
   station: { key: string; state: StationState } | null = null;
-  readonly aggregations: AggregationChange[] = [];
   private readonly cache: Cache;
+  private stagedSerials: StagedSerial[] | null = null;
+  private serialIndex: Map<string, StagedSerial> | null = null;
+  private stagedContainers: Map<string, ContainerRecord> | null = null;
+  private changes: AggregationChange[] | null = null;
 
   constructor(cache: Cache) {
     this.cache = cache;
   }
 
+  /** Staged serials in staging order, one entry per serial (read-only view: stage with putSerial). */
+  get serials(): readonly StagedSerial[] {
+    return this.stagedSerials ?? NO_SERIALS;
+  }
+
+  /** Staged containers (read-only view: stage with putContainer or editContainer). */
+  get containers(): Map<string, ContainerRecord> {
+    return this.stagedContainers ?? NO_CONTAINERS;
+  }
+
+  /** Aggregation changes in order (read-only view: add with addAggregation). */
+  get aggregations(): AggregationChange[] {
+    return this.changes ?? NO_AGGREGATIONS;
+  }
+
+  addAggregation(change: AggregationChange): void {
+    (this.changes ??= []).push(change);
+  }
+
   getSerial(gtin: string, serial: string): SerialRecord | undefined {
-    return this.serials.get(gtin + serial)?.rec ?? this.cache.getSerial(gtin, serial);
+    if (this.stagedSerials !== null) {
+      const staged = this.staged(gtin, serial);
+      if (staged !== undefined) return staged.rec;
+    }
+    return this.cache.getSerial(gtin, serial);
   }
 
   putSerial(gtin: string, serial: string, rec: SerialRecord): void {
-    this.serials.set(gtin + serial, { gtin, serial, rec });
+    const staged = this.stagedSerials === null ? undefined : this.staged(gtin, serial);
+    if (staged !== undefined) {
+      staged.rec = rec;
+      return;
+    }
+    const entry = { gtin, serial, rec };
+    const list = (this.stagedSerials ??= []);
+    list.push(entry);
+    if (this.serialIndex !== null) this.serialIndex.set(gtin + serial, entry);
+    else if (list.length >= INDEX_FROM) this.serialIndex = new Map(list.map((e) => [e.gtin + e.serial, e]));
+  }
+
+  private staged(gtin: string, serial: string): StagedSerial | undefined {
+    if (this.serialIndex !== null) return this.serialIndex.get(gtin + serial);
+    for (const e of this.stagedSerials!) if (e.serial === serial && e.gtin === gtin) return e;
+    return undefined;
   }
 
   /** A container to change: a private copy (cache records are shared and must not be mutated). */
   editContainer(sscc: string): ContainerRecord | undefined {
-    const staged = this.containers.get(sscc);
+    const staged = this.stagedContainers?.get(sscc);
     if (staged !== undefined) return staged;
     const rec = this.cache.getContainer(sscc);
     if (rec === undefined) return undefined;
     const copy = { ...rec, children: [...rec.children] };
-    this.containers.set(sscc, copy);
+    this.putContainer(sscc, copy);
     return copy;
   }
 
@@ -43,7 +93,7 @@ export class Draft implements Effects {
   }
 
   putContainer(sscc: string, rec: ContainerRecord): void {
-    this.containers.set(sscc, rec);
+    (this.stagedContainers ??= new Map()).set(sscc, rec);
   }
 
   stationState(key: string): StationState {
@@ -55,6 +105,6 @@ export class Draft implements Effects {
   }
 
   get empty(): boolean {
-    return this.serials.size === 0 && this.containers.size === 0 && this.station === null && this.aggregations.length === 0;
+    return this.serials.length === 0 && this.containers.size === 0 && this.station === null && this.aggregations.length === 0;
   }
 }

@@ -58,12 +58,15 @@ export class Engine {
 
   /** Apply staged writes now (in the caller's event turn, with the events that record them). */
   commit(e: Effects): void {
-    for (const { gtin, serial, rec } of e.serials.values()) void this.cache.putSerial(gtin, serial, rec).catch(noop);
-    for (const [sscc, rec] of e.containers) void this.cache.putContainer(sscc, rec).catch(noop);
+    // A failed write fails the whole LMDB transaction, and with it the event append the read waits on: the read
+    // is not acknowledged. Cache.writeErrors counts it (the cache handles the rejection).
+    for (let i = 0; i < e.serials.length; i++) {
+      const s = e.serials[i]!;
+      void this.cache.putSerial(s.gtin, s.serial, s.rec);
+    }
+    if (e.containers.size > 0) for (const [sscc, rec] of e.containers) void this.cache.putContainer(sscc, rec);
     if (e.station !== null) void this.cache.putStation(e.station.key, e.station.state).catch(noop);
   }
 }
 
-// A failed write fails the whole LMDB transaction, and with it the event append the read waits on: the read is
-// not acknowledged. Cache.writeErrors counts it.
 function noop(): void {}

@@ -10,9 +10,17 @@ export interface AggregationChange {
   children: ChildRef[];
 }
 
+/** A serial's new record, staged by a decision. */
+export interface StagedSerial {
+  gtin: string;
+  serial: string;
+  rec: SerialRecord;
+}
+
 /** Writes of one decision: applied together in one LMDB transaction with its events, or not at all. */
 export interface Effects {
-  serials: Map<string, { gtin: string; serial: string; rec: SerialRecord }>;
+  /** One entry per serial, in staging order. */
+  serials: readonly StagedSerial[];
   containers: Map<string, ContainerRecord>;
   station: { key: string; state: StationState } | null;
   aggregations: AggregationChange[];
