@@ -17,6 +17,7 @@ import { createServer as createNetServer, type Server, type Socket } from 'node:
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { IndexedMemoryPersistence } from './persistence.js';
 import { Aedes, type AedesPublishPacket, type Client, type PublishPacket, type Subscription } from 'aedes';
 import type { Logger } from 'pino';
 import type { Config } from '../../gateway/config/index.js';
@@ -109,6 +110,8 @@ export class EmbeddedBroker implements IngressSink {
       connectTimeout: lim.connectTimeoutMs,
       drainTimeout: lim.drainTimeoutMs,
       maxTopicLevels: lim.maxTopicLevels,
+      // O(1) per delivery and PUBACK for persistent sessions (the stock in-memory one scans the session's queue).
+      persistence: new IndexedMemoryPersistence() as never,
     });
     this.broker = broker;
     decoupleDeliveries(broker, this.subs);
