@@ -50,6 +50,8 @@ export class Store {
   readonly products: Database<ProductRecord, string>;
   readonly journal: Database<Buffer, number>;
   readonly batches: Database<BatchMarker, number>;
+  /** Scan events already stored at central, kept a while by event seq to recognise redelivered reads. */
+  readonly recent: Database<Buffer, number>;
   readonly meta: Database<unknown, string>;
   readonly path: string;
 
@@ -62,6 +64,7 @@ export class Store {
     this.products = root.openDB<ProductRecord, string>({ name: 'products', encoding: 'msgpack' });
     this.journal = root.openDB<Buffer, number>({ name: 'journal', encoding: 'binary' });
     this.batches = root.openDB<BatchMarker, number>({ name: 'batches', encoding: 'msgpack' });
+    this.recent = root.openDB<Buffer, number>({ name: 'recent', encoding: 'binary' });
     this.meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
   }
 

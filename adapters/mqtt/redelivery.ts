@@ -2,9 +2,10 @@
  * Reads already decided and stored whose acknowledgement never reached the sender: the connection dropped, or
  * the gateway died between the durable write and the PUBACK. The sender's session redelivers them; this index
  * answers such a read with its original verdict (flagged `duplicateRead`), acknowledges it, and decides
- * nothing again, so a read is decided once even across a crash. Entries come from the tail of the outbox
- * journal at start, and from reads pending on a connection that closed. A redelivered read is recognised by
- * its (station, device, seq) when it carries them, or, when the MQTT DUP flag is set, by its exact bytes.
+ * nothing again, so a read is decided once even across a crash. Entries come at start from the newest events,
+ * in the outbox journal or, once central has them, in the `recent` table, and from reads pending on a
+ * connection that closed. A redelivered read is recognised by its (station, device, seq) when it carries them,
+ * or, when the MQTT DUP flag is set, by its exact bytes.
  * Kept for RETAIN_MS, then forgotten; nothing is looked up while the index is empty.
  */
 import { createHash } from 'node:crypto';
@@ -82,7 +83,7 @@ export class RedeliveryIndex {
    */
   loadJournal(store: Store, maxEvents = RECOVER_EVENTS): number {
     const found: { key: string; raw: Uint8Array; device: string; seq: number; verdict: VerdictMessage }[] = [];
-    for (const { value } of store.journal.getRange({ reverse: true, limit: maxEvents })) {
+    for (const value of newestEvents(store, maxEvents)) {
       if (value[0] !== KIND_SCAN) continue;
       let ev: ScanEvent;
       try {
@@ -101,6 +102,18 @@ export class RedeliveryIndex {
     }
     return found.length;
   }
+}
+
+/**
+ * The newest `max` events, newest first, of the journal (not yet at central) and of `recent` (at central, kept
+ * for this): a read whose PUBACK was lost may have its event in either.
+ */
+function newestEvents(store: Store, max: number): Buffer[] {
+  const all: { seq: number; value: Buffer }[] = [];
+  for (const { key, value } of store.journal.getRange({ reverse: true, limit: max })) all.push({ seq: key, value });
+  for (const { key, value } of store.recent.getRange({ reverse: true, limit: max })) all.push({ seq: key, value });
+  all.sort((a, b) => b.seq - a.seq);
+  return all.slice(0, max).map((e) => e.value);
 }
 
 function put(m: Map<string, Entry>, k: string, e: Entry): void {

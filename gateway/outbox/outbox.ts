@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { GatewayError } from '../errors.js';
 import type { BatchMarker, Store } from '../store.js';
-import { encodeBatchInto, type EventKind } from './encode.js';
+import { encodeBatchInto, KIND_SCAN, type EventKind } from './encode.js';
 
 export interface OutboxOptions {
   gatewayId: string;
@@ -58,6 +58,13 @@ export interface SealedBatch {
 
 const HEADER = 1; // kind byte before the protobuf bytes in a journal value
 
+/**
+ * Scan events stored at central are moved from the journal to the `recent` table, newest this many kept: after
+ * a restart, a read whose PUBACK was lost (the sender redelivers it) is recognised from there even when its event
+ * has already left the outbox (adapters/mqtt/redelivery.ts reads the journal and this table).
+ */
+export const RECENT_EVENTS = 100_000;
+
 export class Outbox {
   readonly epoch: string;
   private readonly store: Store;
@@ -85,6 +92,9 @@ export class Outbox {
   private ackedEvents = 0;
   /** Highest local batch number deleted; its removal may not be committed yet, so reads skip up to it. */
   private ackedThroughSeq = 0;
+  /** Lowest and highest event seq in the `recent` table (0: empty). */
+  private recentFloor = 0;
+  private recentTop = 0;
 
   constructor(store: Store, opts: OutboxOptions, log: Logger) {
     this.store = store;
@@ -98,6 +108,8 @@ export class Outbox {
     }
     this.epoch = epoch;
     this.offset = (meta.get('batchSeqOffset') as number | undefined) ?? 0;
+    for (const key of store.recent.getKeys({ limit: 1 })) this.recentFloor = key;
+    for (const key of store.recent.getKeys({ reverse: true, limit: 1 })) this.recentTop = key;
     this.recover();
   }
 
@@ -308,11 +320,20 @@ export class Outbox {
 
   private remove(gone: readonly SealedBatch[]): Promise<void> {
     if (gone.length === 0) return Promise.resolve();
-    const { journal, batches } = this.store;
+    const { journal, batches, recent } = this.store;
     let last: Promise<boolean> = Promise.resolve(true);
-    // Async removes issued in one event turn commit in one LMDB transaction.
+    // Async writes issued in one event turn commit in one LMDB transaction: the batch leaves the outbox and its
+    // scan events enter `recent` together.
     for (const b of gone) {
-      for (let k = b.marker.first; k <= b.marker.last; k++) void journal.remove(k);
+      for (let k = b.marker.first; k <= b.marker.last; k++) {
+        const v = journal.getBinary(k);
+        if (v !== undefined && v[0] === KIND_SCAN) {
+          void recent.put(k, v);
+          if (this.recentFloor === 0 || k < this.recentFloor) this.recentFloor = k;
+          if (k > this.recentTop) this.recentTop = k;
+        }
+        void journal.remove(k);
+      }
       last = batches.remove(b.seq);
       this.events -= b.marker.count;
       this.bytes -= b.marker.bytes;
@@ -320,8 +341,17 @@ export class Outbox {
       this.ackedBatches++;
       this.ackedEvents += b.marker.count;
     }
+    this.pruneRecent();
     this.freed();
     return last.then(() => undefined);
+  }
+
+  /** Keep the newest RECENT_EVENTS event seqs in `recent` (in the current turn's transaction). */
+  private pruneRecent(): void {
+    const below = this.recentTop - RECENT_EVENTS + 1;
+    if (this.recentFloor === 0 || this.recentFloor >= below) return;
+    for (let k = this.recentFloor; k < below; k++) void this.store.recent.remove(k);
+    this.recentFloor = below;
   }
 
   /** The first sealed batch not yet acknowledged (committed markers only), or undefined. */
