@@ -30,99 +30,137 @@ interface MemoryPersistenceBase {
 const MemoryPersistence = require('aedes-persistence/asyncPersistence.js') as new (opts?: object) => MemoryPersistenceBase;
 const Packet = require('aedes-packet') as PacketCtor;
 
-/** One session's deliveries in order, indexed. */
+/**
+ * One session's deliveries in order, indexed. Both indexes point at the first packet in order holding their key
+ * (what the stock linear scans find) and count the packets holding it, so a lookup is O(1) and a scan is needed
+ * only when a key is held twice (the same message queued for two overlapping subscriptions, a packet id reused
+ * while an old packet still holds it).
+ */
 class OutQueue {
   readonly order = new Map<number, OutPacket>();
-  private readonly byCounter = new Map<string, number>();
-  private readonly byId = new Map<number, number>();
+  private readonly byCounter = new Index<string>();
+  private readonly byId = new Index<number>();
   private next = 0;
 
   add(p: OutPacket): void {
     const slot = this.next++;
     this.order.set(slot, p);
-    this.byCounter.set(counterKey(p), slot);
-    if (p.messageId !== undefined) this.indexId(p.messageId, slot);
+    this.byCounter.add(counterKey(p), slot);
+    if (p.messageId !== undefined) this.byId.add(p.messageId, slot);
   }
 
-  /** outgoingUpdate: the first packet in order that is this one (same broker and counter) gets its id; or
-   * the first from another broker with the same id is replaced by it. */
+  /**
+   * outgoingUpdate, as the stock scan: the first packet in order that is this one (same broker and counter) gets
+   * its id, unless a packet of another broker holding that id comes first, which is replaced by it.
+   */
   update(packet: OutPacket): boolean {
-    const a = this.byCounter.get(counterKey(packet));
-    const slotA = a !== undefined && this.order.has(a) ? a : undefined;
-    const slotB = packet.messageId !== undefined ? this.slotOfId(packet.messageId) : undefined;
-    const b = slotB !== undefined && this.order.get(slotB)!.brokerId !== packet.brokerId ? slotB : undefined;
-    if (slotA !== undefined && (b === undefined || slotA < b)) {
-      const temp = this.order.get(slotA)!;
+    const a = this.byCounter.first(counterKey(packet), counterKey, this.order);
+    // A packet of another broker with this id before it? Only possible when some packet holds the id (or the id
+    // is unset, which aedes never sends): then the stock scan, up to `a`.
+    if (packet.messageId === undefined || this.byId.count(packet.messageId) > 0) {
+      for (const [slot, p] of this.order) {
+        if (a !== undefined && slot >= a) break;
+        if (p.brokerId !== packet.brokerId && p.messageId === packet.messageId) {
+          this.byCounter.remove(counterKey(p), slot, counterKey, this.order);
+          this.order.set(slot, packet);
+          this.byCounter.add(counterKey(packet), slot);
+          return true;
+        }
+      }
+    }
+    if (a === undefined) return false;
+    const temp = this.order.get(a)!;
+    if (temp.messageId !== packet.messageId) {
+      if (temp.messageId !== undefined) this.byId.remove(temp.messageId, a, idOf, this.order);
       temp.messageId = packet.messageId;
-      if (packet.messageId !== undefined) this.indexId(packet.messageId, slotA);
-      return true;
+      if (packet.messageId !== undefined) this.byId.add(packet.messageId, a);
     }
-    if (b !== undefined) {
-      const old = this.order.get(b)!;
-      this.byCounter.delete(counterKey(old));
-      this.order.set(b, packet);
-      this.byCounter.set(counterKey(packet), b);
-      return true;
-    }
-    return false;
+    return true;
   }
 
   /** outgoingClearMessageId: remove and return the first packet in order with this id. */
   clear(messageId: number | undefined): OutPacket | undefined {
-    let slot = messageId !== undefined ? this.slotOfId(messageId) : undefined;
-    if (slot === undefined) {
-      // An id no index entry holds (e.g. undefined): the stock scan, first match in order.
+    let slot: number | undefined;
+    if (messageId !== undefined) slot = this.byId.first(messageId, idOf, this.order);
+    else {
       for (const [s, p] of this.order) {
-        if (p.messageId === messageId) {
+        if (p.messageId === undefined) {
           slot = s;
           break;
         }
       }
-      if (slot === undefined) return undefined;
     }
+    if (slot === undefined) return undefined;
     const temp = this.order.get(slot)!;
     this.order.delete(slot);
-    if (this.byCounter.get(counterKey(temp)) === slot) this.byCounter.delete(counterKey(temp));
-    if (temp.messageId !== undefined && this.byId.get(temp.messageId) === slot) {
-      this.byId.delete(temp.messageId);
-      // Another queued packet may carry the same id (ids wrap at 65535): index the first of them.
-      for (const [s, p] of this.order) {
-        if (p.messageId === temp.messageId) {
-          this.byId.set(temp.messageId, s);
-          break;
-        }
-      }
-    }
+    this.byCounter.remove(counterKey(temp), slot, counterKey, this.order);
+    if (temp.messageId !== undefined) this.byId.remove(temp.messageId, slot, idOf, this.order);
     return temp;
   }
 
   get size(): number {
     return this.order.size;
   }
+}
 
-  /** The slot of the first packet in order holding this id now (the index may be stale after an update). */
-  private slotOfId(id: number): number | undefined {
-    const s = this.byId.get(id);
-    if (s !== undefined && this.order.get(s)?.messageId === id) return s;
-    for (const [slot, p] of this.order) {
-      if (p.messageId === id) {
-        this.byId.set(id, slot);
-        return slot;
-      }
-    }
-    if (s !== undefined) this.byId.delete(id);
-    return undefined;
+/** key -> first slot in order holding it, and how many packets hold it. */
+class Index<K> {
+  private readonly firstSlot = new Map<K, number>();
+  private readonly counts = new Map<K, number>();
+
+  count(key: K | undefined): number {
+    return key === undefined ? 0 : (this.counts.get(key) ?? 0);
   }
 
-  /** Index `id` at `slot` unless an earlier packet in order already holds it. */
-  private indexId(id: number, slot: number): void {
-    const s = this.byId.get(id);
-    if (s !== undefined && s < slot && this.order.get(s)?.messageId === id) return;
-    this.byId.set(id, slot);
+  add(key: K, slot: number): void {
+    const n = this.counts.get(key) ?? 0;
+    this.counts.set(key, n + 1);
+    const f = this.firstSlot.get(key);
+    if (f === undefined || slot < f) this.firstSlot.set(key, slot);
+  }
+
+  first(key: K, keyOf: (p: OutPacket) => K | undefined, order: Map<number, OutPacket>): number | undefined {
+    const f = this.firstSlot.get(key);
+    if (f === undefined) return undefined;
+    const p = order.get(f);
+    if (p !== undefined && keyOf(p) === key) return f;
+    return this.rescan(key, keyOf, order);
+  }
+
+  /** `slot` no longer holds `key` (removed from the queue, or about to hold another key). */
+  remove(key: K, slot: number, keyOf: (p: OutPacket) => K | undefined, order: Map<number, OutPacket>): void {
+    const n = (this.counts.get(key) ?? 1) - 1;
+    if (n <= 0) {
+      this.counts.delete(key);
+      this.firstSlot.delete(key);
+      return;
+    }
+    this.counts.set(key, n);
+    if (this.firstSlot.get(key) !== slot) return;
+    this.firstSlot.delete(key);
+    for (const [s, p] of order) {
+      if (s !== slot && keyOf(p) === key) {
+        this.firstSlot.set(key, s);
+        return;
+      }
+    }
+  }
+
+  private rescan(key: K, keyOf: (p: OutPacket) => K | undefined, order: Map<number, OutPacket>): number | undefined {
+    for (const [s, p] of order) {
+      if (keyOf(p) === key) {
+        this.firstSlot.set(key, s);
+        return s;
+      }
+    }
+    this.firstSlot.delete(key);
+    this.counts.delete(key);
+    return undefined;
   }
 }
 
 const counterKey = (p: OutPacket) => `${p.brokerId}\u0000${p.brokerCounter}`;
+const idOf = (p: OutPacket) => p.messageId;
 
 export class IndexedMemoryPersistence extends MemoryPersistence {
   private readonly queues = new Map<string, OutQueue>();

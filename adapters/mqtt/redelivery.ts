@@ -10,9 +10,10 @@
  */
 import { createHash } from 'node:crypto';
 import { ScanEvent } from '../../protocol/index.js';
-import type { ReadEnvelope } from '../../gateway/read-envelope.js';
+import { readEnvelope, type ReadEnvelope } from '../../gateway/read-envelope.js';
 import type { VerdictMessage } from '../../gateway/pipeline.js';
 import { KIND_SCAN } from '../../gateway/outbox/encode.js';
+import { recentEvent } from '../../gateway/outbox/outbox.js';
 import { reasonName, statusName, STATUSES } from '../../gateway/reasons.js';
 import type { Store } from '../../gateway/store.js';
 
@@ -26,6 +27,16 @@ export const RECOVER_EVENTS = 100_000;
 interface Entry {
   atMs: number;
   verdict: VerdictMessage;
+  /** rawKey of the stored read (a DUP match is by bytes). */
+  raw: string;
+  /** The code(s) it carried: a (device, seq) match counts only with the same code. */
+  code: string;
+}
+
+/** The code a read carries, to tell a resent read (same code) from a new one under a reused seq. */
+function codeOf(env: ReadEnvelope | string, raw: Uint8Array): string {
+  if (typeof env === 'string') return Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1');
+  return env.codes !== undefined ? env.codes.join('\u001e') : env.code;
 }
 
 export function rawKey(stationKey: string, raw: Uint8Array): string {
@@ -50,16 +61,22 @@ export class RedeliveryIndex {
   }
 
   /** Remember a stored read whose acknowledgement may not have reached its sender. */
-  add(stationKey: string, raw: Uint8Array, device: string | undefined, seq: number | undefined, verdict: VerdictMessage): void {
-    const e: Entry = { atMs: this.now(), verdict };
-    put(this.byRaw, rawKey(stationKey, raw), e);
+  add(stationKey: string, raw: Uint8Array, device: string | undefined, seq: number | undefined, verdict: VerdictMessage, atMs = this.now()): void {
+    const bytes = Buffer.from(raw.buffer, raw.byteOffset, raw.length);
+    const e: Entry = { atMs, verdict, raw: rawKey(stationKey, raw), code: codeOf(readEnvelope(bytes), raw) };
+    put(this.byRaw, e.raw, e);
     if (device !== undefined && device !== '' && seq !== undefined) put(this.bySeq, seqKey(stationKey, device, seq), e);
   }
 
   /** The original verdict of a redelivered read, or undefined. */
   match(stationKey: string, env: ReadEnvelope, raw: Uint8Array, dup: boolean): VerdictMessage | undefined {
     let e: Entry | undefined;
-    if (env.device !== undefined && env.seq !== undefined) e = this.bySeq.get(seqKey(stationKey, env.device, env.seq));
+    if (env.device !== undefined && env.seq !== undefined) {
+      e = this.bySeq.get(seqKey(stationKey, env.device, env.seq));
+      // The same device and seq with another code is a new read (a scanner that counts from 1 again), not a
+      // resent one (which may differ in other fields, a new ts say): decided as usual.
+      if (e !== undefined && e.code !== codeOf(env, raw)) return undefined;
+    }
     if (e === undefined && dup) e = this.byRaw.get(rawKey(stationKey, raw));
     if (e === undefined) return undefined;
     if (this.now() - e.atMs > RETAIN_MS) return undefined;
@@ -82,8 +99,8 @@ export class RedeliveryIndex {
    * acknowledged. Reads with several codes (camera reads) are left out: their verdict is not one event's.
    */
   loadJournal(store: Store, maxEvents = RECOVER_EVENTS): number {
-    const found: { key: string; raw: Uint8Array; device: string; seq: number; verdict: VerdictMessage }[] = [];
-    for (const value of newestEvents(store, maxEvents)) {
+    const found: { key: string; raw: Uint8Array; device: string; seq: number; verdict: VerdictMessage; atMs: number }[] = [];
+    for (const { value, atMs } of newestEvents(store, maxEvents, this.now())) {
       if (value[0] !== KIND_SCAN) continue;
       let ev: ScanEvent;
       try {
@@ -93,27 +110,32 @@ export class RedeliveryIndex {
       }
       const raw = ev.raw;
       if (raw.length > 0 && raw[0] === 0x7b && Buffer.from(raw.buffer, raw.byteOffset, raw.length).includes('"codes"')) continue;
-      found.push({ key: `${ev.line}/${ev.station}`, raw, device: ev.device, seq: ev.readSeq, verdict: verdictOf(ev) });
+      found.push({ key: `${ev.line}/${ev.station}`, raw, device: ev.device, seq: ev.readSeq, verdict: verdictOf(ev), atMs });
     }
     // Oldest first, so the newest entry wins on a clash and the front of the maps stays the oldest.
     for (let i = found.length - 1; i >= 0; i--) {
       const f = found[i]!;
-      this.add(f.key, f.raw, f.device === '' ? undefined : f.device, f.device === '' ? undefined : f.seq, f.verdict);
+      this.add(f.key, f.raw, f.device === '' ? undefined : f.device, f.device === '' ? undefined : f.seq, f.verdict, f.atMs);
     }
     return found.length;
   }
 }
 
 /**
- * The newest `max` events, newest first, of the journal (not yet at central) and of `recent` (at central, kept
- * for this): a read whose PUBACK was lost may have its event in either.
+ * The newest `max` events, newest first, of the journal (not yet at central: remembered from now) and of
+ * `recent` (at central: remembered from when central acknowledged them, and left out once older than RETAIN_MS).
+ * A read whose PUBACK was lost may have its event in either.
  */
-function newestEvents(store: Store, max: number): Buffer[] {
-  const all: { seq: number; value: Buffer }[] = [];
-  for (const { key, value } of store.journal.getRange({ reverse: true, limit: max })) all.push({ seq: key, value });
-  for (const { key, value } of store.recent.getRange({ reverse: true, limit: max })) all.push({ seq: key, value });
+function newestEvents(store: Store, max: number, nowMs: number): { value: Buffer; atMs: number }[] {
+  const all: { seq: number; value: Buffer; atMs: number }[] = [];
+  for (const { key, value } of store.journal.getRange({ reverse: true, limit: max })) all.push({ seq: key, value, atMs: nowMs });
+  for (const { key, value } of store.recent.getRange({ reverse: true, limit: max })) {
+    const r = recentEvent(value);
+    if (r === null || nowMs - r.ackedAtMs > RETAIN_MS) continue;
+    all.push({ seq: key, value: r.value, atMs: r.ackedAtMs });
+  }
   all.sort((a, b) => b.seq - a.seq);
-  return all.slice(0, max).map((e) => e.value);
+  return all.slice(0, max);
 }
 
 function put(m: Map<string, Entry>, k: string, e: Entry): void {

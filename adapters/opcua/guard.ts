@@ -3,15 +3,15 @@
  * item the client no longer knows (an item terminated, or a subscription torn down, while that response was in
  * flight, which happens around PLC restarts) makes its event handler fail an assertion there, an unhandled
  * rejection that would stop the whole process. The data-change handler already skips such items with a warning;
- * this gives the event handler, and any handler of ours, the same treatment: each notification is handled on its
- * own, and one that fails is dropped, counted and reported through `onDropped` instead.
+ * this gives the event handler the same treatment: each event is handled on its own, and one that fails is
+ * dropped and reported with a DROPPED_NOTIFICATION event on the subscription instead. (The readers' own handlers
+ * catch their errors themselves: adapters/opcua/subscription.ts.)
  */
 import type { ClientSubscription } from 'node-opcua';
 
 type Handler = (this: GuardedSubscription, notification: NotificationList) => void;
 interface NotificationList {
   events?: unknown[] | null;
-  monitoredItems?: unknown[] | null;
 }
 interface GuardedSubscription {
   emit(event: string, ...args: unknown[]): boolean;
@@ -21,11 +21,10 @@ interface GuardedSubscription {
 export const DROPPED_NOTIFICATION = 'scangate:dropped_notification';
 
 const EVENTS = '__on_publish_response_EventNotificationList';
-const DATA = '__on_publish_response_DataChangeNotification';
 const GUARDED = Symbol.for('scangate.opcua.guarded');
 
 /** Wrap one list handler so that each entry is handled alone and a failing entry is dropped, not thrown. */
-function guardList(proto: Record<string, unknown>, method: string, field: 'events' | 'monitoredItems', kind: string): void {
+function guardList(proto: Record<string, unknown>, method: string, field: 'events', kind: string): void {
   const original = proto[method];
   if (typeof original !== 'function') return;
   const handler = original as Handler;
@@ -52,9 +51,8 @@ function guardList(proto: Record<string, unknown>, method: string, field: 'event
 export function guardSubscription(sub: ClientSubscription): boolean {
   const proto = Object.getPrototypeOf(sub) as Record<string | symbol, unknown>;
   if (proto[GUARDED] === true) return true;
-  if (typeof proto[EVENTS] !== 'function' || typeof proto[DATA] !== 'function') return false;
+  if (typeof proto[EVENTS] !== 'function') return false;
   guardList(proto, EVENTS, 'events', 'event');
-  guardList(proto, DATA, 'monitoredItems', 'data');
   proto[GUARDED] = true;
   return true;
 }

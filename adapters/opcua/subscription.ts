@@ -96,13 +96,13 @@ export class PlcSubscription {
         { samplingInterval: 0, ...queue, filter: eventFilter(namespaces, c) },
         TimestampsToReturn.Neither,
       );
-      item.on('changed', ((fields: Variant[]) => r.onEvent(fields)) as unknown as (dv: DataValue) => void);
+      item.on('changed', this.safe(r, (fields: Variant[]) => r.onEvent(fields)) as unknown as (dv: DataValue) => void);
     } else {
       const nodeId = c.way === 'data' ? b.dataNode! : c.way === 'counter' ? b.counterNode! : b.triggerNode!;
       // Sampling interval 0: every change, as it happens (exception-based); a queue, never discarding the oldest.
       item = await sub.monitor({ nodeId, attributeId: AttributeIds.Value }, { samplingInterval: 0, ...queue }, TimestampsToReturn.Source);
       const handler = c.way === 'data' ? (dv: DataValue) => r.onData(dv) : c.way === 'counter' ? (dv: DataValue) => r.onCounter(dv) : (dv: DataValue) => r.onTrigger(dv);
-      item.on('changed', handler);
+      item.on('changed', this.safe(r, handler));
       const revised = item.result?.revisedSamplingInterval;
       if (revised !== undefined && revised > 0 && this.firstTime(`sampling:${c.id}`)) {
         this.log.warn(
@@ -114,6 +114,23 @@ export class PlcSubscription {
     const sc = item.statusCode;
     if (sc !== undefined && (sc.value & 0xc0000000) !== 0) throw new Error(`the PLC refused the monitored item: ${sc.toString()}`);
     this.items.set(r, item);
+  }
+
+  /**
+   * A reader's handler that never throws into node-opcua (which would drop the rest of that publish response, or
+   * stop the process): a failure is counted as a dropped notification and logged once per reader.
+   */
+  private safe<A>(r: ReaderRuntime, fn: (arg: A) => void): (arg: A) => void {
+    return (arg: A) => {
+      try {
+        fn(arg);
+      } catch (err) {
+        this.dropped++;
+        if (this.firstTime(`handler:${r.cfg.id}`)) {
+          this.log.error({ code: 'SG_ERR_INTERNAL', reader: r.cfg.id, err: (err as Error).message, stack: (err as Error).stack }, 'a reader could not handle a notification (dropped and counted; the reader goes on)');
+        }
+      }
+    };
   }
 
   /** Server.GetMonitoredItems (Part 5 9.1): are our subscription and every item there? */

@@ -61,9 +61,27 @@ const HEADER = 1; // kind byte before the protobuf bytes in a journal value
 /**
  * Scan events stored at central are moved from the journal to the `recent` table, newest this many kept: after
  * a restart, a read whose PUBACK was lost (the sender redelivers it) is recognised from there even when its event
- * has already left the outbox (adapters/mqtt/redelivery.ts reads the journal and this table).
+ * has already left the outbox (adapters/mqtt/redelivery.ts reads the journal and this table). Only reads in
+ * flight at a crash can need it: this covers the in-flight windows of many scanners several times over.
  */
-export const RECENT_EVENTS = 100_000;
+export const RECENT_EVENTS = 20_000;
+
+/** A `recent` value: when central acknowledged the event (ms since the epoch, 8 bytes), then its journal value. */
+function recentValue(ackedAtMs: number, journalValue: Buffer): Buffer {
+  const n = journalValue.length;
+  const v = Buffer.allocUnsafe(8 + n);
+  v.writeDoubleBE(ackedAtMs, 0);
+  // lmdb-js's getBinaryFast gives a view whose length is set to the value's size over a larger shared buffer:
+  // take exactly that many bytes.
+  v.set(journalValue.subarray(0, n), 8);
+  return v;
+}
+
+/** The parts of a `recent` value; null when it is too short to be one. */
+export function recentEvent(v: Buffer): { ackedAtMs: number; value: Buffer } | null {
+  if (v.length < 9) return null;
+  return { ackedAtMs: v.readDoubleBE(0), value: v.subarray(8) };
+}
 
 export class Outbox {
   readonly epoch: string;
@@ -322,13 +340,18 @@ export class Outbox {
     if (gone.length === 0) return Promise.resolve();
     const { journal, batches, recent } = this.store;
     let last: Promise<boolean> = Promise.resolve(true);
+    const nowMs = Date.now();
+    // Only the newest RECENT_EVENTS are kept: after a long outage an acknowledgement may cover far more.
+    let top = 0;
+    for (const b of gone) if (b.marker.last > top) top = b.marker.last;
+    const keepFrom = top - RECENT_EVENTS + 1;
     // Async writes issued in one event turn commit in one LMDB transaction: the batch leaves the outbox and its
     // scan events enter `recent` together.
     for (const b of gone) {
       for (let k = b.marker.first; k <= b.marker.last; k++) {
-        const v = journal.getBinary(k);
+        const v = k >= keepFrom ? journal.getBinaryFast(k) : undefined;
         if (v !== undefined && v[0] === KIND_SCAN) {
-          void recent.put(k, v);
+          void recent.put(k, recentValue(nowMs, v));
           if (this.recentFloor === 0 || k < this.recentFloor) this.recentFloor = k;
           if (k > this.recentTop) this.recentTop = k;
         }

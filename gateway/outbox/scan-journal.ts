@@ -1,12 +1,15 @@
 /**
  * The journal value of a ScanEvent (kind byte, then the protobuf bytes), written by hand: the hot path writes one
  * per read. The bytes are exactly what protobufjs's generated ScanEvent.encode writes (fields in number order,
- * defaults left out; test/unit/scan-journal.test.ts compares the two), so every reader of the protocol decodes
- * them unchanged. The fields that never change for a station (site, line, station, gateway, operation, and the
+ * defaults left out, int64 as protobufjs writes any number; test/unit/scan-journal.test.ts compares the two), so
+ * every reader of the protocol decodes them unchanged, with one deliberate difference: strings are always
+ * well-formed UTF-8 (a lone surrogate, which a JSON read may carry, becomes U+FFFD), where protobufjs would
+ * write bytes its own decoder refuses. The fields that never change for a station (site, line, station, gateway, operation, and the
  * accept or reject bizStep/disposition) are encoded once per station. Values are carved out of large arenas,
  * never reused: lmdb-js keeps a reference to each value until its write is done, and the arena lives as long
  * as any value in it.
  */
+import protobuf from 'protobufjs/minimal.js';
 import { Arena } from '../arena.js';
 import { KIND_SCAN } from './encode.js';
 
@@ -113,6 +116,28 @@ function writeVarint(buf: Buffer, pos: number, v: number): number {
   return pos;
 }
 
+/**
+ * An int64/uint64 field value as protobufjs writes it: non-negative safe integers directly; anything else
+ * (negative: ten bytes of two's complement; fractions, 2^53 and above, NaN) through protobufjs's own LongBits.
+ */
+function writeVarint64(buf: Buffer, pos: number, v: number): number {
+  if (v >= 0 && Number.isSafeInteger(v)) return writeVarint(buf, pos, v);
+  const bits = protobuf.util.LongBits.fromNumber(v);
+  let lo = bits.lo >>> 0;
+  let hi = bits.hi >>> 0;
+  while (hi !== 0) {
+    buf[pos++] = (lo & 127) | 128;
+    lo = ((lo >>> 7) | (hi << 25)) >>> 0;
+    hi >>>= 7;
+  }
+  while (lo > 127) {
+    buf[pos++] = (lo & 127) | 128;
+    lo >>>= 7;
+  }
+  buf[pos++] = lo;
+  return pos;
+}
+
 /** A varint-encoded int32 field value: negative numbers take ten bytes (sign-extended to 64 bits), as protobuf says. */
 function writeInt32(buf: Buffer, pos: number, v: number): number {
   if (v >= 0) return writeVarint(buf, pos, v);
@@ -153,7 +178,7 @@ export class ScanJournal {
     o = str(b, o, 10, f.eventId);
     if (f.eventTimeMs !== 0) {
       b[o++] = 16;
-      o = writeVarint(b, o, f.eventTimeMs);
+      o = writeVarint64(b, o, f.eventTimeMs);
     }
     if (f.tzOffsetMin !== 0) {
       b[o++] = 24;
@@ -163,7 +188,7 @@ export class ScanJournal {
     o = str(b, o, 66, f.device);
     if (f.readSeq !== 0) {
       b[o++] = 72;
-      o = writeVarint(b, o, f.readSeq);
+      o = writeVarint64(b, o, f.readSeq);
     }
     o += p.operation.copy(b, o);
     if (f.verdict !== 0) {
@@ -230,8 +255,7 @@ function str(b: Buffer, o: number, tag: number, s: string | undefined): number {
 
 /**
  * Length-prefixed UTF-8. ASCII strings under 128 characters (nearly all) are copied byte by byte, cheaper than
- * a native call for a few bytes; other short strings are written after a one-byte length that is filled in
- * after; long ones are measured first.
+ * a native call for a few bytes; others are measured and written by Node.
  */
 function strBody(b: Buffer, o: number, s: string): number {
   const n = s.length;
@@ -247,11 +271,11 @@ function strBody(b: Buffer, o: number, s: string): number {
       return o + 1 + n;
     }
   }
-  if (n * 3 < 128) {
-    const bytes = b.write(s, o + 1, 'utf8');
-    b[o] = bytes;
-    return o + 1 + bytes;
-  }
-  o = writeVarint(b, o, Buffer.byteLength(s, 'utf8'));
-  return o + b.write(s, o, 'utf8');
+  // Node's encoder: well-formed UTF-8 always (a lone surrogate becomes U+FFFD). protobufjs's own encoder, which
+  // its BufferWriter uses for strings under 40 characters, writes a lone surrogate as bytes that protobufjs's
+  // decoder refuses, which would make the whole batch undecodable at central.
+  const len = Buffer.byteLength(s, 'utf8');
+  o = writeVarint(b, o, len);
+  b.write(s, o, 'utf8');
+  return o + len;
 }

@@ -6,7 +6,11 @@
 import mqtt from 'mqtt';
 import { startGateway } from '../../cli/daemon.js';
 import { importFile } from '../../gateway/import/index.js';
+import { RedeliveryIndex, RETAIN_MS } from '../../adapters/mqtt/redelivery.js';
+import { KIND_SCAN } from '../../gateway/outbox/encode.js';
+import { journalValue } from '../../gateway/outbox/journal.js';
 import { Store } from '../../gateway/store.js';
+import { ScanEvent } from '../../protocol/index.js';
 import { readEvents } from '../helpers/central.js';
 import { demoGtin, dm, silentLog, tempDir, testConfig, writeCsv } from '../helpers/gateway.js';
 import { startNats } from '../helpers/nats.js';
@@ -27,7 +31,7 @@ test('redelivery after ack - a read already at central, redelivered after a rest
   try {
     const G = demoGtin(78);
     const store = Store.open(tmp.dir);
-    await importFile(store, writeCsv(tmp.dir, [[G, 'R1', 'L7', '2031-01-31', 'RECEIVED'], [G, 'R2', 'L7', '2031-01-31', 'RECEIVED']]));
+    await importFile(store, writeCsv(tmp.dir, [[G, 'R1', 'L7', '2031-01-31', 'RECEIVED'], [G, 'R2', 'L7', '2031-01-31', 'RECEIVED'], [G, 'R3', 'L7', '2031-01-31', 'RECEIVED']]));
     await store.close();
     const cfg = testConfig(tmp.dir, nats.url, { batch: { maxEvents: 1, maxDelayMs: 10 } });
     const topic = 'scangate/v1/demo/L1/pack/read';
@@ -58,21 +62,52 @@ test('redelivery after ack - a read already at central, redelivered after a rest
     assert.equal(first.map((v) => v.reason), ['OK', 'OK']);
 
     // The scanner never saw the PUBACK of seq 1: its session sends it again (DUP) to the restarted gateway.
-    // Seq 3 is a new read of R2, a second pack: that one is decided, and refused.
+    // Seq 3 is a new read of R2, a second pack: that one is decided, and refused. And a scanner that counts from
+    // 1 again after a power cut: seq 2 with other bytes (R3) is a new read, decided.
     const again = await run(async (c) => {
       await c.publishAsync(topic, read('R1', 1), { qos: 1, dup: true });
       await c.publishAsync(topic, read('R2', 3), { qos: 1 });
-    }, 2);
+      await c.publishAsync(topic, read('R3', 2), { qos: 1 });
+    }, 3);
     const bySeq = new Map(again.map((v) => [v.seq, v]));
     assert.is(bySeq.get(1)?.reason, 'OK', 'the redelivered read gets its original verdict');
     assert.is(bySeq.get(1)?.duplicateRead, true);
     assert.is(bySeq.get(1)?.eventId, first[0]!.eventId, 'and names the original event');
     assert.is(bySeq.get(3)?.reason, 'DUPLICATE_SERIAL', 'a new read of an already packed serial is decided');
+    assert.is(bySeq.get(2)?.reason, 'OK', 'a reused seq with other bytes is a new read, decided');
+    assert.is(bySeq.get(2)?.duplicateRead, undefined);
 
-    const events = (await readEvents(nats.url, 'SCANGATE_EVENTS', 3)).flatMap((b) => b.batch.events);
-    assert.equal(events.map((e) => `${e.serial}:${e.readSeq}`), ['R1:1', 'R2:2', 'R2:3'], 'one event per read decided, none for the redelivery');
+    const events = (await readEvents(nats.url, 'SCANGATE_EVENTS', 4)).flatMap((b) => b.batch.events);
+    assert.equal(events.map((e) => `${e.serial}:${e.readSeq}`), ['R1:1', 'R2:2', 'R2:3', 'R3:2'], 'one event per read decided, none for the redelivery');
   } finally {
     await nats.dispose();
+    tmp.dispose();
+  }
+});
+
+test('redelivery after ack - events central acknowledged more than 10 minutes ago are not loaded at start', async () => {
+  const tmp = tempDir();
+  try {
+    const store = Store.open(tmp.dir);
+    const ev = (seq: number) => journalValue(KIND_SCAN, ScanEvent.encode, { eventId: `gw:e:${seq}`, line: 'L1', station: 'pack', device: 'scanner-1', readSeq: seq, verdict: 1, raw: Buffer.from(`read ${seq}`) });
+    const now = Date.now();
+    const recent = (ackedAtMs: number, v: Uint8Array) => {
+      const b = Buffer.alloc(8 + v.length);
+      b.writeDoubleBE(ackedAtMs, 0);
+      b.set(v, 8);
+      return b;
+    };
+    await store.recent.put(1, recent(now - RETAIN_MS - 60_000, ev(1)));
+    await store.recent.put(2, recent(now - 5_000, ev(2)));
+    await store.journal.put(3, Buffer.from(ev(3)));
+    const index = new RedeliveryIndex(() => now);
+    assert.is(index.loadJournal(store), 2, 'the journal event and the one acknowledged 5 s ago');
+    const env = (seq: number) => ({ code: `read ${seq}`, raw: Buffer.from(`read ${seq}`), device: 'scanner-1', seq });
+    assert.is(index.match('L1/pack', env(1), env(1).raw, true), undefined, 'too old');
+    assert.is(index.match('L1/pack', env(2), env(2).raw, false)?.eventId, 'gw:e:2');
+    assert.is(index.match('L1/pack', env(3), env(3).raw, false)?.eventId, 'gw:e:3');
+    await store.close();
+  } finally {
     tmp.dispose();
   }
 });

@@ -71,7 +71,7 @@ function verdict(eventId: string) {
   return { verdict: 'accept' as const, reason: 'OK' as const, reasonCode: 0, ts: 1, eventId, duplicateRead: true as const };
 }
 
-test('mqtt-ingress - redelivery index: matched by (station, device, seq), or by bytes only with DUP set', () => {
+test('mqtt-ingress - redelivery index: matched by (station, device, seq) with the same code, or by bytes only with DUP set', () => {
   let now = 1_000_000;
   const idx = new RedeliveryIndex(() => now);
   const raw = Buffer.from('{"code":"X","device":"d1","seq":5}');
@@ -79,7 +79,10 @@ test('mqtt-ingress - redelivery index: matched by (station, device, seq), or by 
   const rawOnly = Buffer.from(']d201X');
   idx.add('L1/pack', rawOnly, undefined, undefined, verdict('e2'));
   assert.is(idx.match('L1/pack', { code: 'X', device: 'd1', seq: 5, raw }, raw, false)?.eventId, 'e1');
-  assert.is(idx.match('L1/pack', { code: 'Y', device: 'd1', seq: 5, raw }, Buffer.from('other'), false)?.eventId, 'e1', 'same (device, seq) is the same read');
+  const resent = Buffer.from('{"code":"X","device":"d1","seq":5,"ts":1700000000000}');
+  assert.is(idx.match('L1/pack', { code: 'X', device: 'd1', seq: 5, tsMs: 1700000000000, raw: resent }, resent, false)?.eventId, 'e1', 'same (device, seq) and code, other bytes: the same read resent');
+  const other = Buffer.from('{"code":"Y","device":"d1","seq":5}');
+  assert.is(idx.match('L1/pack', { code: 'Y', device: 'd1', seq: 5, raw: other }, other, false), undefined, 'same (device, seq), another code: a new read (the seq counted again)');
   assert.is(idx.match('L1/ship', { code: 'X', device: 'd1', seq: 5, raw }, raw, false), undefined, 'another station');
   assert.is(idx.match('L1/pack', { code: 'X', device: 'd1', seq: 6, raw }, raw, false), undefined, 'another seq');
   assert.is(idx.match('L1/pack', { code: ']d201X', raw: rawOnly }, rawOnly, false), undefined, 'a raw read again without DUP is a new scan');

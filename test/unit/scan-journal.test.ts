@@ -22,14 +22,18 @@ function reference(st: ScanStation, f: ScanFields): Buffer {
     bizStep: (accept ? st.accept : st.reject).bizStep,
     disposition: (accept ? st.accept : st.reject).disposition,
   };
-  for (const k of Object.keys(ev) as (keyof IScanEvent)[]) if (ev[k] === undefined) delete ev[k];
+  for (const k of Object.keys(ev) as (keyof IScanEvent)[]) {
+    if (ev[k] === undefined) delete ev[k];
+    // The journal writes well-formed UTF-8 (lone surrogates as U+FFFD), which protobufjs's decoder requires.
+    else if (typeof ev[k] === 'string') (ev as Record<string, unknown>)[k] = (ev[k] as string).toWellFormed();
+  }
   return Buffer.from(ScanEvent.encode(ev, protobuf.Writer.create().uint32(KIND_SCAN)).finish());
 }
 
 function randomEvent(r: () => number, i: number): { st: ScanStation; f: ScanFields } {
   const pick = <T>(xs: readonly T[]) => xs[Math.floor(r() * xs.length)]!;
   const text = (max: number) => {
-    const alphabet = ['a', 'Z', '0', '-', '/', 'é', 'ß', '€', '漢', '\u{1F600}', '\u001d'];
+    const alphabet = ['a', 'Z', '0', '-', '/', 'é', 'ß', '€', '漢', '\u{1F600}', '\u001d', '\ud800', '\udfff'];
     let s = '';
     const n = Math.floor(r() * max);
     for (let k = 0; k < n; k++) s += pick(alphabet);
@@ -47,10 +51,11 @@ function randomEvent(r: () => number, i: number): { st: ScanStation; f: ScanFiel
   };
   const f: ScanFields = {
     eventId: `gw:${text(8)}:${i}`,
-    eventTimeMs: pick([0, 1, 127, 128, 2 ** 31, 2 ** 32 + 5, Date.now(), 2 ** 53 - 1]),
+    // Scanner and PLC clocks are inputs: negative (a PLC's empty DateTime is 1601), fractional, beyond 2^53 and 2^64.
+    eventTimeMs: pick([0, 1, 127, 128, 2 ** 31, 2 ** 32 + 5, Date.now(), 2 ** 53 - 1, -1, -11_644_473_600_000, 1.5, 2 ** 60, 2e19, 1e22]),
     tzOffsetMin: pick([0, 60, -60, -720, 840, -1, 1]),
     device: r() < 0.2 ? '' : text(30),
-    readSeq: pick([0, 1, 300, 2 ** 32 - 1, 2 ** 40 + 3]),
+    readSeq: pick([0, 1, 300, 2 ** 32 - 1, 2 ** 40 + 3, -5, 2 ** 64]),
     verdict: pick([0, 1, 2]),
     reason: Math.floor(r() * 30),
     gtin: opt(14),
@@ -81,6 +86,19 @@ test('scan-journal - 20,000 random events: the same bytes as protobufjs, and ear
   // Well past one 256 KiB arena: values handed out earlier were never overwritten.
   for (const { value, want } of kept) assert.ok(value.equals(want));
   assert.ok(kept.length > 200);
+});
+
+test('scan-journal - out-of-range times and seqs still make a batch central can decode', () => {
+  const st: ScanStation = { site: 's', line: 'L1', station: 'pack', gatewayId: 'gw', operation: 3, accept: { bizStep: 'packing', disposition: 'in_progress' }, reject: { bizStep: 'packing', disposition: '' } };
+  const j = new ScanJournal();
+  for (const [eventTimeMs, readSeq] of [[-1, -1], [1e22, 2e19], [-11_644_473_600_000, 2 ** 64]] as const) {
+    const f: ScanFields = { eventId: 'gw:e:1', eventTimeMs, tzOffsetMin: 0, device: 'd\ud800', readSeq, verdict: 1, reason: 0, statusBefore: 4, statusAfter: 5, raw: Buffer.from('x') };
+    const v = j.encode(stationParts(st), f);
+    assert.ok(v.equals(reference(st, f)), `time ${eventTimeMs}, seq ${readSeq}`);
+    const back = ScanEvent.decode(v.subarray(1));
+    assert.is(back.station, 'pack');
+    assert.is(back.statusAfter, 5);
+  }
 });
 
 test('scan-journal - a raw code larger than an arena gets an arena of its own', () => {
