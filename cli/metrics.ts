@@ -26,6 +26,7 @@ export function buildRegistry(counters: Counters, outbox: Outbox, fwd: Forwarder
     ['scangate_duplicate_reads_total', 'Duplicate reads answered with the original verdict (no event)', () => counters.duplicateReads],
     ['scangate_reads_held_outbox_full_total', 'Reads held unacknowledged because the outbox was full', () => counters.readsHeldOutboxFull],
     ['scangate_store_errors_total', 'LMDB writes that failed', () => counters.storeErrors],
+    ['scangate_internal_errors_total', 'Failures no handler caught (SG_ERR_INTERNAL in the log)', () => counters.internalErrors],
     ['scangate_batches_published_total', 'Batches acknowledged by JetStream', () => fwd.published],
     ['scangate_batches_duplicate_total', 'Batches JetStream already had (retries after a lost PubAck)', () => fwd.duplicates],
     ['scangate_publish_failures_total', 'Failed batch publishes (retried)', () => fwd.failures],

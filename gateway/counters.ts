@@ -12,6 +12,8 @@ export class Counters {
   eventsAppended = 0;
   readsHeldOutboxFull = 0;
   storeErrors = 0;
+  /** Failures no handler caught (unhandled rejections; SG_ERR_INTERNAL). */
+  internalErrors = 0;
   readonly byReason: number[] = new Array<number>(Object.keys(REASONS).length).fill(0);
 
   countReason(reason: ReasonName): void {

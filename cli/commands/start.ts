@@ -25,8 +25,10 @@ export default async function start(argv: string[]): Promise<number> {
   }
   const g = gw;
   // A rejection nobody waits on (a library's internal promise, say) must not stop a line at 3 a.m.: every read is
-  // acknowledged only once durable, so going on loses nothing; the fault is logged for a bug report.
+  // acknowledged only once durable, so going on loses nothing; the fault is logged for a bug report and counted
+  // (scangate_internal_errors_total, worth an alert).
   process.on('unhandledRejection', (err) => {
+    g.pipeline.counters.internalErrors++;
     log.error({ code: 'SG_ERR_INTERNAL', err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'unhandled rejection (the daemon goes on)');
   });
   return new Promise<number>((resolve) => {
