@@ -22,9 +22,18 @@ export interface NatsServer {
   dispose(): Promise<void>;
 }
 
+// Servers still running when the test process exits (a test that failed before its dispose, or an uncaught
+// error) are killed with it, so that a failure never leaves a nats-server behind.
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const c of running) c.kill('SIGKILL');
+});
+
 function launch(port: number, storeDir: string): Promise<{ child: ChildProcess; port: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(BIN, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', storeDir, '--http_port', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    running.add(child);
+    child.once('exit', () => running.delete(child));
     let log = '';
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
