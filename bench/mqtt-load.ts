@@ -5,6 +5,7 @@
  * Started by bench/mqtt.ts with `fork`; the plan comes in as JSON in argv[2] and the result goes back over IPC.
  */
 import { connect, type Socket } from 'node:net';
+import { Framer, connectPacket, publishPacket, subscribePacket } from '../simulator/wire.js';
 
 export interface LoadPlan {
   host: string;
@@ -45,46 +46,6 @@ export interface LoadResult {
 
 const N_DIGITS = 10;
 
-function varint(n: number): number[] {
-  const out: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    out.push(b);
-  } while (n > 0);
-  return out;
-}
-
-function str(s: string): Buffer {
-  const b = Buffer.from(s, 'utf8');
-  const out = Buffer.allocUnsafe(b.length + 2);
-  out.writeUInt16BE(b.length, 0);
-  b.copy(out, 2);
-  return out;
-}
-
-function connectPacket(clientId: string, username?: string, password?: string): Buffer {
-  let flags = 0x02; // clean session
-  const payload = [str(clientId)];
-  if (username !== undefined) {
-    flags |= 0x80;
-    payload.push(str(username));
-  }
-  if (password !== undefined) {
-    flags |= 0x40;
-    payload.push(str(password));
-  }
-  const variable = Buffer.from([0, 4, 0x4d, 0x51, 0x54, 0x54, 4, flags, 0, 0]); // keepalive 0: no pings
-  const body = Buffer.concat([variable, ...payload]);
-  return Buffer.concat([Buffer.from([0x10, ...varint(body.length)]), body]);
-}
-
-function subscribePacket(filter: string): Buffer {
-  const body = Buffer.concat([Buffer.from([0, 1]), str(filter), Buffer.from([1])]);
-  return Buffer.concat([Buffer.from([0x82, ...varint(body.length)]), body]);
-}
-
 /** A PUBLISH QoS 1 template whose message id and number are written in place for each message. */
 class PublishTemplate {
   readonly buf: Buffer;
@@ -95,11 +56,9 @@ class PublishTemplate {
     const at = payload.indexOf('{n}');
     if (at < 0) throw new Error('payload template needs {n}');
     const p = Buffer.from(payload.replace('{n}', '0'.repeat(N_DIGITS)), 'latin1');
-    const t = str(topic);
-    const rem = t.length + 2 + p.length;
-    const head = Buffer.from([0x32, ...varint(rem)]);
-    this.buf = Buffer.concat([head, t, Buffer.alloc(2), p]);
-    this.idOffset = head.length + t.length;
+    this.buf = publishPacket(topic, p, 1, 0);
+    // A PUBLISH ends with the packet id (2 bytes) and the payload.
+    this.idOffset = this.buf.length - p.length - 2;
     this.numOffset = this.idOffset + 2 + Buffer.byteLength(payload.slice(0, at), 'latin1');
   }
 
@@ -117,40 +76,6 @@ class PublishTemplate {
   }
 }
 
-/** Splits a byte stream into MQTT packets: calls onPacket(firstByte, body). */
-class Framer {
-  private pending: Buffer | null = null;
-  constructor(private readonly onPacket: (type: number, body: Buffer) => void) {}
-
-  push(chunk: Buffer): void {
-    let buf = this.pending === null ? chunk : Buffer.concat([this.pending, chunk]);
-    this.pending = null;
-    let off = 0;
-    while (off < buf.length) {
-      if (buf.length - off < 2) break;
-      let mult = 1;
-      let len = 0;
-      let i = off + 1;
-      let complete = false;
-      for (; i < buf.length && i < off + 5; i++) {
-        const b = buf[i]!;
-        len += (b & 0x7f) * mult;
-        mult *= 128;
-        if ((b & 0x80) === 0) {
-          complete = true;
-          i++;
-          break;
-        }
-      }
-      if (!complete || buf.length - i < len) break;
-      this.onPacket(buf[off]!, buf.subarray(i, i + len));
-      off = i + len;
-    }
-    if (off < buf.length) this.pending = Buffer.from(buf.subarray(off));
-    buf = Buffer.alloc(0);
-  }
-}
-
 function openSocket(plan: LoadPlan, clientId: string, onPacket: (type: number, body: Buffer) => void): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const s = connect({ host: plan.host, port: plan.port, noDelay: true });
@@ -165,7 +90,7 @@ function openSocket(plan: LoadPlan, clientId: string, onPacket: (type: number, b
     });
     s.on('data', (d: Buffer) => framer.push(d));
     s.once('error', (err) => (connected ? undefined : reject(err)));
-    s.write(connectPacket(clientId, plan.username, plan.password));
+    s.write(connectPacket(clientId, true, 0, plan.username, plan.password)); // keepalive 0: no pings
   });
 }
 
@@ -206,7 +131,7 @@ export async function runLoad(plan: LoadPlan): Promise<LoadResult> {
         sub!.write(Buffer.from([0x40, 2, id >> 8, id & 0xff]));
       }
     });
-    sub.write(subscribePacket(plan.subscribe));
+    sub.write(subscribePacket(1, [plan.subscribe], 1));
     sub.on('error', (err) => res.errors.push(`subscriber: ${err.message}`));
     await new Promise((r) => setTimeout(r, 100));
   }

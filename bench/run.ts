@@ -8,6 +8,7 @@ const SECTIONS: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   uplink: () => import('./uplink.js'),
   opcua: () => import('./opcua.js'),
   mqtt: () => import('./mqtt.js'),
+  persistence: () => import('./persistence.js'),
   simulate: () => import('./simulate.js'),
 };
 

@@ -8,7 +8,7 @@ import type { Forwarder } from '../adapters/nats/forwarder.js';
 import { Uplink } from '../adapters/nats/uplink.js';
 import { HttpServer } from '../adapters/http/server.js';
 import type { Config } from '../gateway/config/index.js';
-import { Outbox } from '../gateway/outbox/outbox.js';
+import { Outbox, outboxOptions } from '../gateway/outbox/outbox.js';
 import { Pipeline } from '../gateway/pipeline.js';
 import { Cache } from '../gateway/cache/cache.js';
 import { StationRegistry } from '../gateway/stations.js';
@@ -40,15 +40,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const store = Store.open(config.dataDir, { mapSizeBytes: config.cache.mapSizeBytes });
   const outbox = new Outbox(
     store,
-    {
-      gatewayId: config.gatewayId,
-      site: config.site.id,
-      maxEvents: config.batch.maxEvents,
-      maxBytes: config.batch.maxBytes,
-      maxDelayMs: config.batch.maxDelayMs,
-      outboxMaxBytes: config.outbox.maxBytes,
-      durability: config.outbox.durability,
-    },
+    outboxOptions(config),
     log.child({ component: 'outbox' }),
   );
   const stations = new StationRegistry(config);

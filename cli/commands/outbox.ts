@@ -13,7 +13,7 @@ import { Uplink } from '../../adapters/nats/uplink.js';
 import { Cache } from '../../gateway/cache/cache.js';
 import type { Config } from '../../gateway/config/index.js';
 import { GatewayError } from '../../gateway/errors.js';
-import { Outbox } from '../../gateway/outbox/outbox.js';
+import { Outbox, outboxOptions } from '../../gateway/outbox/outbox.js';
 import { Store, type BatchMarker } from '../../gateway/store.js';
 import { META_PEER_SEQ, META_STATUS_SEQ } from '../../gateway/sync/index.js';
 import { ScanEvent, AggregationEvent } from '../../protocol/index.js';
@@ -139,15 +139,7 @@ async function replay(config: Config, timeoutMs: number): Promise<number> {
   }
   const outbox = new Outbox(
     store,
-    {
-      gatewayId: config.gatewayId,
-      site: config.site.id,
-      maxEvents: config.batch.maxEvents,
-      maxBytes: config.batch.maxBytes,
-      maxDelayMs: config.batch.maxDelayMs,
-      outboxMaxBytes: config.outbox.maxBytes,
-      durability: config.outbox.durability,
-    },
+    outboxOptions(config),
     log,
   );
   // Only the forwarder: no cache changes, no queries, from a process that is not the gateway.

@@ -15,6 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
+import type { Config } from '../config/index.js';
 import { GatewayError } from '../errors.js';
 import type { BatchMarker, Store } from '../store.js';
 import { encodeBatchInto, KIND_SCAN, type EventKind } from './encode.js';
@@ -29,6 +30,19 @@ export interface OutboxOptions {
   outboxMaxBytes: number;
   /** 'sync': durable promises resolve after the commit is flushed to disk; 'commit': after the commit. */
   durability: 'sync' | 'commit';
+}
+
+/** The outbox's options from the configuration (the daemon and `scangate outbox replay` open it alike). */
+export function outboxOptions(config: Config): OutboxOptions {
+  return {
+    gatewayId: config.gatewayId,
+    site: config.site.id,
+    maxEvents: config.batch.maxEvents,
+    maxBytes: config.batch.maxBytes,
+    maxDelayMs: config.batch.maxDelayMs,
+    outboxMaxBytes: config.outbox.maxBytes,
+    durability: config.outbox.durability,
+  };
 }
 
 export interface OutboxStats {

@@ -1,22 +1,11 @@
 /** Spawn the real `scangate` binary (bin/scangate.js -> dist) and watch its output. */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const BIN = fileURLToPath(new URL('../../bin/scangate.js', import.meta.url));
 
-/** A port the OS says is free right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
+/** A port the OS says is free right now (the simulator's helper). */
+export { freePort } from '../../simulator/gateway-process.js';
 
 export interface Proc {
   child: ChildProcess;
