@@ -7,6 +7,7 @@
 import { mkdtempSync, rmSync, statSync, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import { Cache } from '../gateway/cache/cache.js';
 import { serialKey } from '../gateway/cache/keys.js';
@@ -51,10 +52,26 @@ async function buildCache(dir: string): Promise<number> {
   return ms;
 }
 
+/**
+ * The cache is built in a worker thread: its 10 million keys and values are garbage of another heap, so the
+ * decisions below run on a heap like the daemon's, which never builds the cache itself (central or `import` does).
+ */
+function buildInWorker(dir: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: { buildDir: dir } });
+    w.once('message', (ms: number) => resolve(ms));
+    w.once('error', reject);
+    w.once('exit', (code) => (code !== 0 ? reject(new Error(`cache builder exited with ${code}`)) : undefined));
+  });
+}
+
+/** How long decisions are offered: long enough to pass the page splits that follow a bulk load (see below). */
+const DECIDE_MS = Number(process.env.DECIDE_MS ?? 15_000);
+
 export async function run(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-engine-'));
   try {
-    const buildMs = await buildCache(dir);
+    const buildMs = await buildInWorker(dir);
     const size = statSync(join(dir, 'scangate.mdb')).size;
     console.log(`cache: ${fmt(SERIALS)} serials built in ${(buildMs / 1000).toFixed(1)} s (${fmt(SERIALS / (buildMs / 1000))}/s)`);
     console.log(`cache size on disk: ${(size / 2 ** 20).toFixed(0)} MiB = ${(size / SERIALS).toFixed(1)} bytes per serial (target <= 100): ${size / SERIALS <= 100 ? 'PASS' : 'FAIL'}`);
@@ -103,12 +120,11 @@ export async function run(): Promise<void> {
       }
     };
 
-    const durations = 5000;
     let decided = 0;
     let accepted = 0;
     let busyMs = 0;
     const t0 = performance.now();
-    while (performance.now() - t0 < durations) {
+    while (performance.now() - t0 < DECIDE_MS) {
       makeBatch(500);
       const b0 = performance.now();
       for (const r of reads) {
@@ -125,6 +141,8 @@ export async function run(): Promise<void> {
     console.log(`durable transitions: ${fmt(accepted / (wallMs / 1000))}/s sustained over ${(wallMs / 1000).toFixed(1)} s (${fmt(decided)} decisions, events flushed to disk); target >= 50,000/s: ${accepted / (wallMs / 1000) >= 50_000 ? 'PASS' : 'FAIL'}`);
     outbox.close();
     await store.close();
+    // The bulk load filled every page; the first change of a serial splits its page, so the file grows at first.
+    console.log(`cache file after the run: ${(statSync(join(dir, 'scangate.mdb')).size / 2 ** 20).toFixed(0)} MiB (pages split by the first changes after a bulk load)`);
 
     // Import rate: a CSV of 1,000,000 rows into a fresh store.
     const idir = mkdtempSync(join(tmpdir(), 'sg-bench-import-'));
@@ -151,4 +169,6 @@ export async function run(): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await run();
+if (!isMainThread && (workerData as { buildDir?: string } | null)?.buildDir !== undefined) {
+  parentPort!.postMessage(await buildCache((workerData as { buildDir: string }).buildDir));
+} else if (import.meta.url === `file://${process.argv[1]}`) await run();
