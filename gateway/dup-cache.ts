@@ -28,6 +28,18 @@ export class DupCache<V> {
   }
 
   set(key: string, nowMs: number, value: V, windowMs: number): void {
+    this.setEntry(key, { atMs: nowMs, value }, windowMs);
+  }
+
+  /** Remember one value under one or two keys (one entry shared by both). */
+  setBoth(key1: string | undefined, key2: string | undefined, nowMs: number, value: V, windowMs: number): void {
+    const r: Remembered<V> = { atMs: nowMs, value };
+    if (key1 !== undefined) this.setEntry(key1, r, windowMs);
+    if (key2 !== undefined) this.setEntry(key2, r, windowMs);
+  }
+
+  private setEntry(key: string, r: Remembered<V>, windowMs: number): void {
+    const nowMs = r.atMs;
     if (nowMs - this.since >= windowMs || this.current.size >= this.maxPerGeneration) {
       if (this.current.size >= this.maxPerGeneration) this.evicted++;
       // Everything in `previous` is older than one window by now (or the generation is full).
@@ -35,7 +47,7 @@ export class DupCache<V> {
       this.current = new Map();
       this.since = nowMs;
     }
-    this.current.set(key, { atMs: nowMs, value });
+    this.current.set(key, r);
   }
 
   get size(): number {

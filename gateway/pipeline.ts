@@ -192,8 +192,7 @@ export class Pipeline {
   }
 
   private remember(dups: DupCache<VerdictMessage>, window: number, codeKey: string | undefined, seqKey: string | undefined, nowMs: number, out: Outcome): Outcome {
-    if (codeKey !== undefined) dups.set(codeKey, nowMs, out.verdict, window);
-    if (seqKey !== undefined) dups.set(seqKey, nowMs, out.verdict, window);
+    if (codeKey !== undefined || seqKey !== undefined) dups.setBoth(codeKey, seqKey, nowMs, out.verdict, window);
     return out;
   }
 
@@ -243,6 +242,13 @@ export class Pipeline {
 
     // Writes and events in this same event turn: one LMDB transaction holds all of them.
     if (d.effects !== undefined) this.engine.commit(d.effects);
+    if (d.children === undefined && (d.effects === undefined || d.effects.aggregations.length === 0)) {
+      // Most reads: one event, one durable promise.
+      const durable = this.appendScan(st, env, nowMs, parsed?.ok ? parsed : undefined, d, v);
+      v.eventId = this.lastEventId;
+      this.counted(v, 1);
+      return { verdict: v, durable };
+    }
     const durable = new Durables();
     if (accept && d.children !== undefined) {
       // An accepted camera read: one event per item, each with its own transition.
@@ -260,11 +266,15 @@ export class Pipeline {
       for (const p of this.appendAggregations(st, d.effects.aggregations, nowMs, v.eventId)) durable.add(p);
     }
 
-    this.counters.eventsAppended += durable.count;
-    if (accept) this.counters.accepted++;
+    this.counted(v, durable.count);
+    return { verdict: v, durable: durable.all() };
+  }
+
+  private counted(v: VerdictMessage, events: number): void {
+    this.counters.eventsAppended += events;
+    if (v.verdict === 'accept') this.counters.accepted++;
     else this.counters.rejected++;
     this.counters.byReason[v.reasonCode]!++;
-    return { verdict: v, durable: durable.all() };
   }
 
   /** Append the read's ScanEvent (its id in lastEventId); resolves when it is durable. */
