@@ -82,6 +82,16 @@ function runIdFrom(o: SimulateOptions, step: number): number {
 
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   const say = o.progress ?? (() => undefined);
+  if (o.ramp === null) {
+    // The gateway counts the reads a PLC made while it was away from the gap it sees at the first read after
+    // reconnecting: a PLC still down when the reads stop leaves a gap nobody can see, and the counts disagree.
+    for (const w of o.faults.plcRestarts) {
+      if (w.atMs + w.durationMs < o.durationS * 1000) continue;
+      throw new GatewayError('SG_ERR_USAGE', `--plc-restart ${w.durationMs / 1000}s@${w.atMs / 1000}s ends at ${(w.atMs + w.durationMs) / 1000} s, not before the run's ${o.durationS} s: the reads the PLC makes while it is away are counted by the gateway only once it is back and reads again`, {
+        hint: 'end the restart a few seconds before --duration (or lengthen --duration)',
+      });
+    }
+  }
   let baseline: BaselineResult | undefined;
   if (o.baseline) {
     say('measuring the bare aedes QoS 1 ceiling (4 s)...');

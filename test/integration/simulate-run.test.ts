@@ -114,4 +114,26 @@ test('simulate - gateway killed twice during the run: sessions resend, nothing l
   assert.ok(r.passed, r.failures.join('; '));
 });
 
+test('simulate - a PLC restart: the gateway counts exactly the reads the PLC made while it was away', async ({ nats }) => {
+  const { report: r } = await simulate(options(nats.url, { durationS: 8, faults: { outages: [], outageMode: 'cut', plcRestarts: [{ atMs: 2000, durationMs: 3000 }] } }));
+  assert.ok(r.passed, r.failures.join('; '));
+  const p = r.plc!;
+  assert.ok(p.producedOffline > 0, 'the PLC read while its server was down');
+  assert.ok(p.gateway != null && p.gateway.gaps >= 1, 'the gateway saw the gap');
+  assert.is(p.gateway!.lostReads, p.undecided, 'reads lost as the gateway counts them = reads the PLC never had decided');
+  assert.is(p.decided + p.undecided, p.produced);
+});
+
+test('simulate - a PLC restart that would end after the run is refused before anything starts', async ({ nats }) => {
+  const t0 = performance.now();
+  const err = await simulate(options(nats.url, { durationS: 8, faults: { outages: [], outageMode: 'cut', plcRestarts: [{ atMs: 5000, durationMs: 4000 }] } })).then(
+    () => null,
+    (e: unknown) => e as { code?: string; message: string; hint?: string },
+  );
+  assert.is(err?.code, 'SG_ERR_USAGE');
+  assert.match(err!.message, /--plc-restart 4s@5s ends at 9 s/);
+  assert.match(err!.hint ?? '', /--duration/);
+  assert.ok(performance.now() - t0 < 2000, 'refused at once');
+});
+
 test.run();
