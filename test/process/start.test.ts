@@ -2,6 +2,7 @@
 import { createServer } from 'node:net';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { Store } from '../../gateway/store.js';
 import { demoGtin, dm, tempDir } from '../helpers/gateway.js';
@@ -67,6 +68,44 @@ test('process - start, decide a read, SIGTERM: ordered shutdown under 5 s, open 
     } finally {
       await store.close();
     }
+  } finally {
+    tmp.dispose();
+  }
+}, 30_000);
+
+test('process - a promise rejected with no one waiting: logged as SG_ERR_INTERNAL, counted, the daemon goes on', async () => {
+  const tmp = tempDir();
+  try {
+    const [mqttPort, httpPort] = [await freePort(), await freePort()];
+    const G = demoGtin(6);
+    writeFileSync(join(tmp.dir, 'in.csv'), `gtin,serial,lot,expiry,status\n${G},B1,L1,2030-01-31,RECEIVED\n`);
+    const env = {
+      SCANGATE_DATA_DIR: tmp.dir,
+      SCANGATE_MQTT_HOST: '127.0.0.1',
+      SCANGATE_MQTT_PORT: String(mqttPort),
+      SCANGATE_HTTP_PORT: String(httpPort),
+      SCANGATE_NATS_SERVERS: 'nats://127.0.0.1:1',
+      SCANGATE_GATEWAY_ID: 'gw-stray',
+    };
+    const imp = runScangate(['import', join(tmp.dir, 'in.csv')], env);
+    assert.is((await imp.exited()).code, 0, imp.output());
+    const stray = fileURLToPath(new URL('../fixtures/stray-rejection.mjs', import.meta.url));
+    const p = runScangate(['start'], { ...env, NODE_OPTIONS: `--import ${stray}` });
+    await p.waitFor(/scangate started/);
+    await p.waitFor(/"code":"SG_ERR_INTERNAL"/, 10_000);
+    assert.match(p.output(), /a promise nobody waits on/);
+    assert.is(p.child.exitCode, null, 'the daemon is still running');
+    const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
+    assert.match(metrics, /scangate_internal_errors_total 1/);
+    // And it still decides reads.
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0 });
+    const got = new Promise<string>((resolve) => client.on('message', (_t, pl) => resolve(pl.toString())));
+    await client.subscribeAsync('scangate/v1/demo/L1/pack/verdict', { qos: 1 });
+    await client.publishAsync('scangate/v1/demo/L1/pack/read', dm(G, 'B1', 'L1', '300131'), { qos: 1 });
+    assert.match(await got, /"verdict":"accept"/);
+    await client.endAsync();
+    p.child.kill('SIGTERM');
+    assert.is((await p.exited(6000)).code, 0, p.output());
   } finally {
     tmp.dispose();
   }
