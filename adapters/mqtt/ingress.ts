@@ -6,7 +6,8 @@
  * never acknowledged (ack with an error), so the sender's session redelivers it.
  *
  * Hot path per read: one Map lookup for the topic, the pipeline call, one JSON.stringify, one or two publishes
- * (skipped when no one subscribes), one promise reaction for the ack. No logging, no allocation beyond those.
+ * (skipped when no one subscribes), and the ack: one promise reaction per event turn, shared by its reads. No
+ * logging, no allocation beyond those.
  */
 import type { Logger } from 'pino';
 import { decodeScanRead } from '../../protocol/index.js';
@@ -80,6 +81,21 @@ export class AckQueue {
   }
 }
 
+/** A read decided and waiting for its event to be durable before it is acknowledged. */
+interface WaitingRead {
+  ack: Ack;
+  entry: AckEntry | undefined;
+  conn: ConnectionRef | null;
+  stationKey: string;
+  payload: Buffer;
+  verdict: VerdictMessage;
+}
+
+interface DurableBatch {
+  durable: Promise<void>;
+  reads: WaitingRead[];
+}
+
 export interface IngressOptions {
   verdictQos: 0 | 1;
   /** For benchmarks: called after the verdict is published with the time handle() was entered (performance.now()). */
@@ -112,6 +128,8 @@ export class Ingress {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
   private pruneTimer: NodeJS.Timeout | null = null;
+  /** The reads of the current event turn waiting for its durable promise. */
+  private waiting: DurableBatch | null = null;
 
   constructor(opts: IngressOptions, deps: IngressDeps) {
     this.opts = opts;
@@ -187,24 +205,32 @@ export class Ingress {
     this.inFlight++;
     this.stats.readsInFlight++;
     const entry = queueOf(conn)?.push(ack);
-    durable.then(
-      () => {
-        this.settle();
-        if (conn !== null && conn.closed) {
-          // The PUBACK cannot reach the sender any more: it will redeliver this read; answer it from the index.
-          this.redelivery.add(st.key, payload, out.verdict.device, out.verdict.seq, { ...out.verdict, duplicateRead: true });
-        }
-        if (entry !== undefined) conn!.sgAcks!.complete(entry, null);
-        else ack(null);
-      },
-      () => {
-        this.settle();
-        this.storeFailed();
-        const err = new Error('the event could not be stored');
-        if (entry !== undefined) conn!.sgAcks!.complete(entry, err);
-        else ack(err);
-      },
-    );
+    // The reads of one event turn share one durable promise (one LMDB transaction): one reaction for them all.
+    let w = this.waiting;
+    if (w === null || w.durable !== durable) {
+      w = this.waiting = { durable, reads: [] };
+      const batch = w;
+      durable.then(
+        () => this.durableDone(batch, null),
+        () => this.durableDone(batch, new Error('the event could not be stored')),
+      );
+    }
+    w.reads.push({ ack, entry, conn, stationKey: st.key, payload, verdict: out.verdict });
+  }
+
+  /** The reads waiting on one durable promise: acknowledged in order (or refused, when the write failed). */
+  private durableDone(batch: DurableBatch, err: Error | null): void {
+    if (this.waiting === batch) this.waiting = null;
+    for (const r of batch.reads) {
+      this.settle();
+      if (err !== null) this.storeFailed();
+      else if (r.conn !== null && r.conn.closed) {
+        // The PUBACK cannot reach the sender any more: it will redeliver this read; answer it from the index.
+        this.redelivery.add(r.stationKey, r.payload, r.verdict.device, r.verdict.seq, { ...r.verdict, duplicateRead: true });
+      }
+      if (r.entry !== undefined) r.conn!.sgAcks!.complete(r.entry, err);
+      else r.ack(err);
+    }
   }
 
   private storeFailed(): void {
