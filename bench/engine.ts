@@ -61,7 +61,8 @@ function buildInWorker(dir: string): Promise<number> {
     const w = new Worker(new URL(import.meta.url), { workerData: { buildDir: dir } });
     w.once('message', (ms: number) => resolve(ms));
     w.once('error', reject);
-    w.once('exit', (code) => (code !== 0 ? reject(new Error(`cache builder exited with ${code}`)) : undefined));
+    // After the message this is a no-op; before it, the builder died without a figure.
+    w.once('exit', (code) => reject(new Error(`cache builder exited with ${code} before reporting`)));
   });
 }
 

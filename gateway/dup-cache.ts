@@ -27,12 +27,8 @@ export class DupCache<V> {
     return r !== undefined && nowMs - r.atMs < windowMs ? r.value : undefined;
   }
 
-  set(key: string, nowMs: number, value: V, windowMs: number): void {
-    this.setEntry(key, { atMs: nowMs, value }, windowMs);
-  }
-
-  /** Remember one value under one or two keys (one entry shared by both). */
-  setBoth(key1: string | undefined, key2: string | undefined, nowMs: number, value: V, windowMs: number): void {
+  /** Remember a value under one or two keys (e.g. the code and the device + seq; one entry shared by both). */
+  set(key1: string | undefined, key2: string | undefined, nowMs: number, value: V, windowMs: number): void {
     const r: Remembered<V> = { atMs: nowMs, value };
     if (key1 !== undefined) this.setEntry(key1, r, windowMs);
     if (key2 !== undefined) this.setEntry(key2, r, windowMs);

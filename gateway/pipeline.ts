@@ -192,7 +192,7 @@ export class Pipeline {
   }
 
   private remember(dups: DupCache<VerdictMessage>, window: number, codeKey: string | undefined, seqKey: string | undefined, nowMs: number, out: Outcome): Outcome {
-    if (codeKey !== undefined || seqKey !== undefined) dups.setBoth(codeKey, seqKey, nowMs, out.verdict, window);
+    if (codeKey !== undefined || seqKey !== undefined) dups.set(codeKey, seqKey, nowMs, out.verdict, window);
     return out;
   }
 

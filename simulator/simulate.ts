@@ -14,6 +14,9 @@ import { DEFAULT_LAYOUT, type SiteLayout } from './site.js';
 import { Target, type PlcOptions } from './target.js';
 import type { ErrorKindName } from './workload.js';
 
+/** A PLC restart must end this long before the run does (reconnect, then a read that shows the gap). */
+const PLC_BACK_MARGIN_MS = 2000;
+
 export interface RampOptions {
   startRate: number;
   /** Each step offers this many times the last passing rate. */
@@ -82,15 +85,15 @@ function runIdFrom(o: SimulateOptions, step: number): number {
 
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   const say = o.progress ?? (() => undefined);
-  if (o.ramp === null) {
-    // The gateway counts the reads a PLC made while it was away from the gap it sees at the first read after
-    // reconnecting: a PLC still down when the reads stop leaves a gap nobody can see, and the counts disagree.
-    for (const w of o.faults.plcRestarts) {
-      if (w.atMs + w.durationMs < o.durationS * 1000) continue;
-      throw new GatewayError('SG_ERR_USAGE', `--plc-restart ${w.durationMs / 1000}s@${w.atMs / 1000}s ends at ${(w.atMs + w.durationMs) / 1000} s, not before the run's ${o.durationS} s: the reads the PLC makes while it is away are counted by the gateway only once it is back and reads again`, {
-        hint: 'end the restart a few seconds before --duration (or lengthen --duration)',
-      });
-    }
+  // The gateway counts the reads a PLC made while it was away from the gap it sees at the first read after it
+  // reconnected (a few hundred ms after the PLC is back): a PLC still away when the reads stop leaves a gap nobody
+  // sees, and the two counts disagree. Faults run in the first step of a ramp.
+  const runS = o.ramp === null ? o.durationS : o.ramp.stepS;
+  for (const w of o.faults.plcRestarts) {
+    if (w.atMs + w.durationMs + PLC_BACK_MARGIN_MS <= runS * 1000) continue;
+    throw new GatewayError('SG_ERR_USAGE', `--plc-restart ${w.durationMs / 1000}s@${w.atMs / 1000}s ends at ${(w.atMs + w.durationMs) / 1000} s, less than ${PLC_BACK_MARGIN_MS / 1000} s before the run's end (${runS} s): the reads the PLC makes while it is away are counted by the gateway only once it is back and reads again`, {
+      hint: `end the restart at least ${PLC_BACK_MARGIN_MS / 1000} s before --duration${o.ramp === null ? '' : ' (--ramp-step in a ramp)'}, or lengthen it`,
+    });
   }
   let baseline: BaselineResult | undefined;
   if (o.baseline) {

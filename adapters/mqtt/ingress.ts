@@ -222,14 +222,20 @@ export class Ingress {
   private durableDone(batch: DurableBatch, err: Error | null): void {
     if (this.waiting === batch) this.waiting = null;
     for (const r of batch.reads) {
-      this.settle();
-      if (err !== null) this.storeFailed();
-      else if (r.conn !== null && r.conn.closed) {
-        // The PUBACK cannot reach the sender any more: it will redeliver this read; answer it from the index.
-        this.redelivery.add(r.stationKey, r.payload, r.verdict.device, r.verdict.seq, { ...r.verdict, duplicateRead: true });
+      // Each read on its own: one that fails here must not keep the others of its turn unacknowledged.
+      try {
+        this.settle();
+        if (err !== null) this.storeFailed();
+        else if (r.conn !== null && r.conn.closed) {
+          // The PUBACK cannot reach the sender any more: it will redeliver this read; answer it from the index.
+          this.redelivery.add(r.stationKey, r.payload, r.verdict.device, r.verdict.seq, { ...r.verdict, duplicateRead: true });
+        }
+        if (r.entry !== undefined) r.conn!.sgAcks!.complete(r.entry, err);
+        else r.ack(err);
+      } catch (e) {
+        this.pipeline.counters.internalErrors++;
+        this.log.error({ code: 'SG_ERR_INTERNAL', err: { message: (e as Error).message, stack: (e as Error).stack } }, 'acknowledging a read failed');
       }
-      if (r.entry !== undefined) r.conn!.sgAcks!.complete(r.entry, err);
-      else r.ack(err);
     }
   }
 

@@ -91,9 +91,10 @@ export function decideItem(ctx: DecideContext, draft: Draft, read: ItemRead, par
   const to: StatusCode = rule.to === null ? before : rule.to === 'previous' ? rec.prevStatus || STATUSES.RECEIVED : rule.to;
   if (rule.to === null && target === '') return { reason: 'OK', statusBefore: before, statusAfter: before };
 
-  if ((rec.parent !== '' && (rule.clearsParent || move)) || target !== '') {
+  const leaves = rec.parent !== '' && (rule.clearsParent || move);
+  if (leaves || target !== '') {
     const item = { kind: 'item' as const, gtin: read.gtin, serial: read.serial };
-    if (rec.parent !== '' && (rule.clearsParent || move)) removeChild(draft, rec.parent, item);
+    if (leaves) removeChild(draft, rec.parent, item);
     if (target !== '') addChild(ctx, draft, target, item, read.gtin, rec.lot || read.lot || '');
   }
   const next = transitioned(rec, to, rules.opCode, ctx.stationId, ctx.nowS, {

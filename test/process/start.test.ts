@@ -90,13 +90,13 @@ test('process - a promise rejected with no one waiting: logged as SG_ERR_INTERNA
     const imp = runScangate(['import', join(tmp.dir, 'in.csv')], env);
     assert.is((await imp.exited()).code, 0, imp.output());
     const stray = fileURLToPath(new URL('../fixtures/stray-rejection.mjs', import.meta.url));
-    const p = runScangate(['start'], { ...env, NODE_OPTIONS: `--import ${stray}` });
+    const p = runScangate(['start'], { ...env, NODE_OPTIONS: `--import "${stray}"` });
     await p.waitFor(/scangate started/);
     await p.waitFor(/"code":"SG_ERR_INTERNAL"/, 10_000);
     assert.match(p.output(), /a promise nobody waits on/);
     assert.is(p.child.exitCode, null, 'the daemon is still running');
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
-    assert.match(metrics, /scangate_internal_errors_total 1/);
+    assert.match(metrics, /^scangate_internal_errors_total 1$/m);
     // And it still decides reads.
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0 });
     const got = new Promise<string>((resolve) => client.on('message', (_t, pl) => resolve(pl.toString())));

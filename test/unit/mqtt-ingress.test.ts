@@ -1,5 +1,11 @@
 /** MQTT ingress pieces without sockets: topic routes, protobuf read envelopes, the redelivery index. */
-import { scanReadEnvelope } from '../../adapters/mqtt/ingress.js';
+import { Ingress, scanReadEnvelope, type ConnectionRef } from '../../adapters/mqtt/ingress.js';
+import { MqttStats } from '../../adapters/mqtt/stats.js';
+import { Cache } from '../../gateway/cache/cache.js';
+import { newRecord } from '../../gateway/cache/record.js';
+import { Outbox } from '../../gateway/outbox/outbox.js';
+import { Pipeline } from '../../gateway/pipeline.js';
+import { STATUSES } from '../../gateway/reasons.js';
 import { RedeliveryIndex, RETAIN_MS } from '../../adapters/mqtt/redelivery.js';
 import { RouteKind, TopicMap } from '../../adapters/mqtt/topics.js';
 import { configSchema } from '../../gateway/config/index.js';
@@ -7,7 +13,7 @@ import { KIND_SCAN } from '../../gateway/outbox/encode.js';
 import { StationRegistry } from '../../gateway/stations.js';
 import { Store } from '../../gateway/store.js';
 import { ScanEvent, encodeScanRead } from '../../protocol/index.js';
-import { tempDir } from '../helpers/gateway.js';
+import { demoGtin, dm, silentLog, tempDir } from '../helpers/gateway.js';
 import { assert, suite } from '../helpers/uvu.js';
 
 const test = suite('mqtt-ingress');
@@ -119,6 +125,41 @@ test('mqtt-ingress - redelivery index is rebuilt from the newest journal events'
     assert.is(v2?.reason, 'UNKNOWN_SERIAL');
     assert.is(v2?.message, 'not in cache');
     assert.is(v2?.verdict, 'reject');
+  } finally {
+    await store.close();
+    tmp.dispose();
+  }
+});
+
+test('mqtt-ingress - the reads of one turn are acknowledged in order once durable, even when one acknowledgement throws', async () => {
+  const tmp = tempDir('sg-ingress-');
+  const store = Store.open(tmp.dir);
+  try {
+    const cache = new Cache(store);
+    const outbox = new Outbox(store, { gatewayId: 'gw', site: 'demo', maxEvents: 500, maxBytes: 1_000_000, maxDelayMs: 50, outboxMaxBytes: 1e9, durability: 'commit' }, silentLog);
+    const pipeline = new Pipeline({ cache, outbox, gatewayId: 'gw', log: silentLog });
+    const ingress = new Ingress({ verdictQos: 0 }, { pipeline, topics, outbox, store, stats: new MqttStats(silentLog), log: silentLog });
+    const G = demoGtin(4);
+    for (let i = 0; i < 4; i++) cache.putSerial(G, `T${i}`, newRecord(STATUSES.RECEIVED, 'LOT1', '2030-12-31'));
+    await outbox.committed();
+    const route = topics.route('scangate/v1/demo/L1/pack/read')!;
+    const conn: ConnectionRef = { closed: false };
+    const acked: [number, Error | null | undefined][] = [];
+    // Four reads in one event turn on one connection: they share one durable promise. The second ack throws.
+    for (let i = 0; i < 4; i++) {
+      ingress.handle(route, Buffer.from(dm(G, `T${i}`), 'latin1'), 1, false, (err) => {
+        acked.push([i, err]);
+        if (i === 1) throw new Error('a broken acknowledgement');
+      }, conn);
+    }
+    assert.is(acked.length, 0, 'nothing acknowledged before the events are durable');
+    assert.is(ingress.pending, 4);
+    await outbox.settled();
+    await new Promise((r) => setImmediate(r));
+    assert.equal(acked, [[0, null], [1, null], [2, null], [3, null]]);
+    assert.is(ingress.pending, 0);
+    assert.is(pipeline.counters.internalErrors, 1);
+    outbox.close();
   } finally {
     await store.close();
     tmp.dispose();
