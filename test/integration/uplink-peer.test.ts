@@ -75,7 +75,9 @@ test('uplink-peer - packed at line 1, shipped at the dock a moment later; a seco
       await store.close();
     }
     const site = (line: string, stations: [string, string][]) => ({ id: SITE, lines: [{ id: line, stations: stations.map(([id, operation]) => ({ id, operation })) }] });
-    const common = { nats: { servers: [nats.url], peerSync: true, retryDelayMs: 100 }, batch: { maxEvents: 50, maxDelayMs: 20 } } as const;
+    // Batches leave after 250 ms: the sync delay is then long enough that two reads sent together (the double pack
+    // below) are both decided before either gateway hears of the other's, even with both gateways in this process.
+    const common = { nats: { servers: [nats.url], peerSync: true, retryDelayMs: 100 }, batch: { maxEvents: 50, maxDelayMs: 250 } } as const;
     gws.push(await startGateway(testConfig(dirs[0]!.dir, nats.url, { ...common, gatewayId: 'gw-line1', site: site('L1', [['pack', 'pack']]) } as never), silentLog));
     gws.push(await startGateway(testConfig(dirs[1]!.dir, nats.url, { ...common, gatewayId: 'gw-dock', site: site('DOCK', [['ship', 'ship'], ['pack', 'pack']]) } as never), silentLog));
     const [line1, dock] = [gws[0]!, gws[1]!];
