@@ -20,35 +20,48 @@ test.after(async () => {
   await nats?.dispose();
 });
 
+/** A data dir holding one RECEIVED serial (imported by the real binary) and the env of a daemon on free ports. */
+async function prepared(dir: string, gtin: string, serial: string, env: Record<string, string>) {
+  const [mqttPort, httpPort] = [await freePort(), await freePort()];
+  writeFileSync(join(dir, 'in.csv'), `gtin,serial,lot,expiry,status\n${gtin},${serial},L1,2030-01-31,RECEIVED\n`);
+  const all = {
+    SCANGATE_DATA_DIR: dir,
+    SCANGATE_MQTT_HOST: '127.0.0.1',
+    SCANGATE_MQTT_PORT: String(mqttPort),
+    SCANGATE_HTTP_PORT: String(httpPort),
+    SCANGATE_NATS_SERVERS: 'nats://127.0.0.1:1', // unreachable on purpose: events must wait in the outbox
+    ...env,
+  };
+  const imp = runScangate(['import', join(dir, 'in.csv')], all);
+  assert.is((await imp.exited()).code, 0, imp.output());
+  assert.match(imp.output(), /"imported":1/);
+  return { env: all, mqttPort, httpPort };
+}
+
+/** Publish one read at L1/pack as a scanner would and return the verdict the line controller gets. */
+async function decide(mqttPort: number, gtin: string, serial: string): Promise<string> {
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0 });
+  try {
+    const got = new Promise<string>((resolve) => client.on('message', (_t, pl) => resolve(pl.toString())));
+    await client.subscribeAsync('scangate/v1/demo/L1/pack/verdict', { qos: 1 });
+    await client.publishAsync('scangate/v1/demo/L1/pack/read', dm(gtin, serial, 'L1', '300131'), { qos: 1 });
+    return await got;
+  } finally {
+    await client.endAsync();
+  }
+}
+
 test('process - start, decide a read, SIGTERM: ordered shutdown under 5 s, open batch sealed into the outbox', async () => {
   const tmp = tempDir();
   try {
-    const [mqttPort, httpPort] = [await freePort(), await freePort()];
     const G = demoGtin(5);
-    writeFileSync(join(tmp.dir, 'in.csv'), `gtin,serial,lot,expiry,status\n${G},A1,L1,2030-01-31,RECEIVED\n`);
-    const env = {
-      SCANGATE_DATA_DIR: tmp.dir,
-      SCANGATE_MQTT_HOST: '127.0.0.1',
-      SCANGATE_MQTT_PORT: String(mqttPort),
-      SCANGATE_HTTP_PORT: String(httpPort),
-      SCANGATE_NATS_SERVERS: 'nats://127.0.0.1:1', // unreachable on purpose: events must wait in the outbox
-      SCANGATE_BATCH_MAX_DELAY_MS: '60000', // keep the batch open until shutdown seals it
-      SCANGATE_GATEWAY_ID: 'gw-proc',
-    };
-    const imp = runScangate(['import', join(tmp.dir, 'in.csv')], env);
-    assert.is((await imp.exited()).code, 0, imp.output());
-    assert.match(imp.output(), /"imported":1/);
-
+    // SCANGATE_BATCH_MAX_DELAY_MS: keep the batch open until shutdown seals it.
+    const { env, mqttPort, httpPort } = await prepared(tmp.dir, G, 'A1', { SCANGATE_BATCH_MAX_DELAY_MS: '60000', SCANGATE_GATEWAY_ID: 'gw-proc' });
     const p = runScangate(['start'], env);
     await p.waitFor(/scangate started/);
     const health = await fetch(`http://127.0.0.1:${httpPort}/healthz`);
     assert.is(health.status, 200);
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0 });
-    const got = new Promise<string>((resolve) => client.on('message', (_t, pl) => resolve(pl.toString())));
-    await client.subscribeAsync('scangate/v1/demo/L1/pack/verdict', { qos: 1 });
-    await client.publishAsync('scangate/v1/demo/L1/pack/read', dm(G, 'A1', 'L1', '300131'), { qos: 1 });
-    assert.match(await got, /"verdict":"accept"/);
-    await client.endAsync();
+    assert.match(await decide(mqttPort, G, 'A1'), /"verdict":"accept"/);
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     assert.match(metrics, /scangate_reads_total\{reason="OK"\} 1/);
 
@@ -76,19 +89,8 @@ test('process - start, decide a read, SIGTERM: ordered shutdown under 5 s, open 
 test('process - a promise rejected with no one waiting: logged as SG_ERR_INTERNAL, counted, the daemon goes on', async () => {
   const tmp = tempDir();
   try {
-    const [mqttPort, httpPort] = [await freePort(), await freePort()];
     const G = demoGtin(6);
-    writeFileSync(join(tmp.dir, 'in.csv'), `gtin,serial,lot,expiry,status\n${G},B1,L1,2030-01-31,RECEIVED\n`);
-    const env = {
-      SCANGATE_DATA_DIR: tmp.dir,
-      SCANGATE_MQTT_HOST: '127.0.0.1',
-      SCANGATE_MQTT_PORT: String(mqttPort),
-      SCANGATE_HTTP_PORT: String(httpPort),
-      SCANGATE_NATS_SERVERS: 'nats://127.0.0.1:1',
-      SCANGATE_GATEWAY_ID: 'gw-stray',
-    };
-    const imp = runScangate(['import', join(tmp.dir, 'in.csv')], env);
-    assert.is((await imp.exited()).code, 0, imp.output());
+    const { env, mqttPort, httpPort } = await prepared(tmp.dir, G, 'B1', { SCANGATE_GATEWAY_ID: 'gw-stray' });
     const stray = fileURLToPath(new URL('../fixtures/stray-rejection.mjs', import.meta.url));
     const p = runScangate(['start'], { ...env, NODE_OPTIONS: `--import "${stray}"` });
     await p.waitFor(/scangate started/);
@@ -97,13 +99,7 @@ test('process - a promise rejected with no one waiting: logged as SG_ERR_INTERNA
     assert.is(p.child.exitCode, null, 'the daemon is still running');
     const metrics = await (await fetch(`http://127.0.0.1:${httpPort}/metrics`)).text();
     assert.match(metrics, /^scangate_internal_errors_total 1$/m);
-    // And it still decides reads.
-    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${mqttPort}`, { reconnectPeriod: 0 });
-    const got = new Promise<string>((resolve) => client.on('message', (_t, pl) => resolve(pl.toString())));
-    await client.subscribeAsync('scangate/v1/demo/L1/pack/verdict', { qos: 1 });
-    await client.publishAsync('scangate/v1/demo/L1/pack/read', dm(G, 'B1', 'L1', '300131'), { qos: 1 });
-    assert.match(await got, /"verdict":"accept"/);
-    await client.endAsync();
+    assert.match(await decide(mqttPort, G, 'B1'), /"verdict":"accept"/, 'and it still decides reads');
     p.child.kill('SIGTERM');
     assert.is((await p.exited(6000)).code, 0, p.output());
   } finally {
