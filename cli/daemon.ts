@@ -37,7 +37,7 @@ export interface Gateway {
 }
 
 export async function startGateway(config: Config, log: Logger): Promise<Gateway> {
-  const store = Store.open(config.dataDir, { mapSizeBytes: config.cache.mapSizeBytes });
+  const store = Store.open(config.dataDir, { mapSizeBytes: config.cache.mapSizeBytes, groupCommitMs: config.outbox.groupCommitMs });
   const outbox = new Outbox(
     store,
     outboxOptions(config),

@@ -9,7 +9,7 @@ import { AggregationEvent, type IAggregationEvent } from '../protocol/index.js';
 import type { Cache } from './cache/cache.js';
 import { localDays } from './cache/record.js';
 import { Counters } from './counters.js';
-import { DupCache } from './dup-cache.js';
+import { DupIndex } from './dup-index.js';
 import { Engine, type ChildOutcome, type ControlOutcome, type Decision } from './engine/index.js';
 import { CBV, rejectDisposition } from './events.js';
 import { KIND_AGGREGATION } from './outbox/encode.js';
@@ -17,9 +17,10 @@ import { journalValue } from './outbox/journal.js';
 import type { Outbox } from './outbox/outbox.js';
 import { ScanJournal, stationParts, type ScanFields, type StationParts } from './outbox/scan-journal.js';
 import type { ParseResult, ParsedRead } from './parse/index.js';
-import { OPERATIONS, REASONS, statusName, type ReasonName } from './reasons.js';
+import { OPERATIONS, REASONS, STATUSES, reasonName, statusName, type ReasonName } from './reasons.js';
 import { readEnvelope, type ReadEnvelope } from './read-envelope.js';
 import type { StationContext } from './stations.js';
+import { DV_CODE_IS_KEY, DV_PARSED, decodeDupVerdict, dupVerdictSize, encodeDupVerdict, type DupVerdict, type DupVerdictInput } from './dup-verdict.js';
 
 /** What the line sees (DESIGN.md verdict topic). Absent fields are unknown. */
 export interface VerdictMessage {
@@ -96,8 +97,12 @@ export class Pipeline {
   private readonly outbox: Outbox;
   private readonly gatewayId: string;
   private readonly now: () => number;
-  /** Recent verdicts per station, keyed by code or by device + seq. */
-  private readonly dups = new Map<string, DupCache<VerdictMessage>>();
+  /** Recent verdicts by station and code, for duplicate reads. */
+  readonly dups = new DupIndex();
+  /** The event seq of lastEventId. */
+  private lastEventSeq = 0;
+  /** What remember() stores, reused. */
+  private readonly dupInput: DupVerdictInput = { reasonCode: 0, status: undefined, flags: 0, eventSeq: undefined, seq: undefined, device: undefined, code: undefined, parent: undefined, message: undefined, children: undefined };
   private readonly journal = new ScanJournal();
   private readonly fields: ScanFields = { eventId: '', eventTimeMs: 0, tzOffsetMin: 0, device: '', readSeq: 0, verdict: 0, reason: 0, statusBefore: 0, statusAfter: 0, raw: EMPTY };
   private lastEventId = '';
@@ -156,22 +161,16 @@ export class Pipeline {
       return this.finish(st, env, nowMs, undefined, { reason: 'NO_READ', message: 'the scanner reported no read', statusBefore: 0, statusAfter: 0 });
     }
 
-    // Duplicate read: the same message again (device, seq), or the same code at this read point in the window.
+    // Duplicate read: the same code at this read point within the window (a redelivered message included).
     const window = st.config.duplicateReadWindowMs;
-    let dups = this.dups.get(st.key);
-    if (dups === undefined) this.dups.set(st.key, (dups = new DupCache<VerdictMessage>()));
-    const seqKey = window > 0 && env.device !== undefined && env.seq !== undefined ? `\u0001${env.device}\u0001${env.seq}` : undefined;
-    const codeKey = window > 0 ? code : undefined;
-    const prior = seqKey !== undefined ? (dups.get(seqKey, nowMs, window) ?? dups.get(code, nowMs, window)) : window > 0 ? dups.get(code, nowMs, window) : undefined;
-    if (prior !== undefined) {
-      this.counters.duplicateReads++;
-      const again: VerdictMessage = { ...prior, ts: nowMs, duplicateRead: true };
-      if (env.seq !== undefined) again.seq = env.seq;
-      if (env.device !== undefined) again.device = env.device;
-      return { verdict: again, durable: null };
+    if (window > 0) {
+      const prior = this.dups.get(st.index, code, nowMs, window);
+      if (prior !== undefined) {
+        this.counters.duplicateReads++;
+        return { verdict: this.repeat(st, env, code, nowMs, decodeDupVerdict(prior)), durable: null };
+      }
     }
 
-    let out: Outcome;
     if (env.codes !== undefined) {
       const codes = env.codes.map((c) => ({ code: c, parsed: st.parse(c) }));
       let parent: string | undefined;
@@ -179,21 +178,64 @@ export class Pipeline {
         const p = st.parse(env.parent);
         if (!p.ok || p.sscc === undefined) {
           const message = p.ok ? `parent ${env.parent} is not an SSCC` : `parent: ${p.message}`;
-          return this.remember(dups, window, codeKey, seqKey, nowMs, this.finish(st, env, nowMs, undefined, { reason: p.ok ? 'MALFORMED' : p.reason, message, statusBefore: 0, statusAfter: 0 }));
+          return this.remember(st, code, window, nowMs, this.finish(st, env, nowMs, undefined, { reason: p.ok ? 'MALFORMED' : p.reason, message, statusBefore: 0, statusAfter: 0 }), false);
         }
         parent = p.sscc;
       }
-      out = this.finish(st, env, nowMs, undefined, this.engine.decideCodes(st, codes, parent, this.todayDays, nowMs));
-    } else {
-      const parsed = st.parse(code);
-      out = this.finish(st, env, nowMs, parsed, this.engine.decide(st, parsed, this.todayDays, nowMs));
+      return this.remember(st, code, window, nowMs, this.finish(st, env, nowMs, undefined, this.engine.decideCodes(st, codes, parent, this.todayDays, nowMs)), false);
     }
-    return this.remember(dups, window, codeKey, seqKey, nowMs, out);
+    const parsed = st.parse(code);
+    return this.remember(st, code, window, nowMs, this.finish(st, env, nowMs, parsed, this.engine.decide(st, parsed, this.todayDays, nowMs)), parsed.ok);
   }
 
-  private remember(dups: DupCache<VerdictMessage>, window: number, codeKey: string | undefined, seqKey: string | undefined, nowMs: number, out: Outcome): Outcome {
-    if (codeKey !== undefined || seqKey !== undefined) dups.set(codeKey, seqKey, nowMs, out.verdict, window);
+  /** Keep the verdict for duplicate reads of the same code at this station (compactly, see dup-verdict.ts). */
+  private remember(st: StationContext, code: string, window: number, nowMs: number, out: Outcome, parsed: boolean): Outcome {
+    if (window <= 0) return out;
+    const v = out.verdict;
+    const r = this.dupInput;
+    r.reasonCode = v.reasonCode;
+    r.status = v.status !== undefined ? STATUSES[v.status as keyof typeof STATUSES] : undefined;
+    r.flags = (parsed ? DV_PARSED : 0) | (v.code === code ? DV_CODE_IS_KEY : 0);
+    r.eventSeq = v.eventId !== undefined ? this.lastEventSeq : undefined;
+    r.seq = v.seq;
+    r.device = v.device;
+    r.code = v.code !== undefined && v.code !== code ? v.code : undefined;
+    r.parent = v.parent;
+    r.message = v.message;
+    r.children = v.children !== undefined ? JSON.stringify(v.children) : undefined;
+    const room = this.dups.reserve(code, dupVerdictSize(r));
+    if (room === null) return out;
+    this.dups.commit(st.index, nowMs, window, encodeDupVerdict(r, room.ring, room.offset));
     return out;
+  }
+
+  /** The verdict of a duplicate read: the remembered one again (same event id), at this time, flagged. */
+  private repeat(st: StationContext, env: ReadEnvelope, code: string, nowMs: number, r: DupVerdict): VerdictMessage {
+    const reason = reasonName(r.reasonCode) ?? 'MALFORMED';
+    const v: VerdictMessage = { verdict: r.reasonCode === 0 ? 'accept' : 'reject', reason, reasonCode: r.reasonCode, ts: nowMs };
+    const seq = env.seq ?? r.seq;
+    if (seq !== undefined) v.seq = seq;
+    const device = env.device ?? r.device;
+    if (device !== undefined) v.device = device;
+    const c = r.flags & DV_CODE_IS_KEY ? code : r.code;
+    if (c !== undefined) v.code = c;
+    if (r.flags & DV_PARSED) {
+      const parsed = st.parse(code);
+      if (parsed.ok) {
+        if (parsed.gtin !== undefined) v.gtin = parsed.gtin;
+        if (parsed.serial !== undefined) v.serial = parsed.serial;
+        if (parsed.sscc !== undefined) v.sscc = parsed.sscc;
+        if (parsed.lot !== undefined) v.lot = parsed.lot;
+        if (parsed.expiry !== undefined) v.expiry = parsed.expiry;
+      }
+    }
+    if (r.status !== undefined) v.status = statusName(r.status);
+    if (r.parent !== undefined) v.parent = r.parent;
+    if (r.message !== undefined) v.message = r.message;
+    if (r.children !== undefined) v.children = JSON.parse(r.children) as VerdictMessage['children'];
+    if (r.eventSeq !== undefined) v.eventId = this.outbox.eventId(r.eventSeq);
+    v.duplicateRead = true;
+    return v;
   }
 
   /** A control command for a station (DESIGN.md control topic). Never throws. */
@@ -253,11 +295,16 @@ export class Pipeline {
     if (accept && d.children !== undefined) {
       // An accepted camera read: one event per item, each with its own transition.
       let first = '';
+      let firstSeq = 0;
       for (const c of d.children) {
         durable.add(this.appendScan(st, env, nowMs, c, d, v));
-        first ||= this.lastEventId;
+        if (first === '') {
+          first = this.lastEventId;
+          firstSeq = this.lastEventSeq;
+        }
       }
       v.eventId = first;
+      this.lastEventSeq = firstSeq;
     } else {
       durable.add(this.appendScan(st, env, nowMs, parsed?.ok ? parsed : undefined, d, v));
       v.eventId = this.lastEventId;
@@ -305,6 +352,7 @@ export class Pipeline {
     f.message = accept ? undefined : v.message;
     const value = this.journal.encode(this.parts(st), f);
     this.lastEventId = eventId;
+    this.lastEventSeq = seq;
     return this.outbox.appendValue(seq, value);
   }
 

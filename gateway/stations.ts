@@ -6,6 +6,8 @@ import type { OperationName } from './reasons.js';
 export interface StationContext {
   /** `${line}/${station}` */
   readonly key: string;
+  /** A small number of its own (1, 2, ... in declaration order), for indexes keyed by station. */
+  readonly index: number;
   readonly site: string;
   readonly line: string;
   readonly station: string;
@@ -36,6 +38,7 @@ export class StationRegistry {
         if (st.allowedSymbologies !== undefined) opts.allowedSymbologies = st.allowedSymbologies;
         this.byKey.set(`${line.id}/${st.id}`, {
           key: `${line.id}/${st.id}`,
+          index: this.byKey.size + 1,
           site: this.site,
           line: line.id,
           station: st.id,

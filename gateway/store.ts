@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { GatewayError } from './errors.js';
 import type { ContainerRecord } from './cache/container.js';
+import { WriteQueue } from './write-queue.js';
 
 /** Lot-level state: FLAG_ON_HOLD / FLAG_RECALLED of cache/record.ts, and the lot's expiry when known. */
 export interface LotRecord {
@@ -40,7 +41,12 @@ export interface StoreOptions {
   mapSizeBytes?: number;
   /** Open without write access (inspection commands). */
   readOnly?: boolean;
+  /** Group commit (write-queue.ts): writes of this many ms share a transaction; 0 = those of one event turn. */
+  groupCommitMs?: number;
 }
+
+/** A group of writes closes early when it holds this many (the memory they hold stays bounded). */
+const GROUP_MAX_WRITES = 20_000;
 
 export class Store {
   readonly root: RootDatabase;
@@ -54,10 +60,16 @@ export class Store {
   readonly recent: Database<Buffer, number>;
   readonly meta: Database<unknown, string>;
   readonly path: string;
+  /**
+   * Every write of the daemon goes through this queue (group commit), never straight to a table: the queue
+   * keeps the order of all writes, and the writes queued in one synchronous call share a transaction.
+   */
+  readonly writes: WriteQueue;
 
-  private constructor(root: RootDatabase, path: string) {
+  private constructor(root: RootDatabase, path: string, groupCommitMs: number) {
     this.root = root;
     this.path = path;
+    this.writes = new WriteQueue({ delayMs: groupCommitMs, maxOps: GROUP_MAX_WRITES });
     this.serials = root.openDB<Buffer, Buffer>({ name: 'serials', encoding: 'binary', keyEncoding: 'binary' });
     this.containers = root.openDB<ContainerRecord, Buffer>({ name: 'containers', encoding: 'msgpack', keyEncoding: 'binary' });
     this.lots = root.openDB<LotRecord, Buffer>({ name: 'lots', encoding: 'msgpack', keyEncoding: 'binary' });
@@ -90,7 +102,7 @@ export class Store {
         // own overlay of uncommitted records instead of relying on lmdb-js's value cache.
         cache: false,
       });
-      return new Store(root, path);
+      return new Store(root, path, opts.groupCommitMs ?? 0);
     } catch (err) {
       throw new GatewayError('SG_ERR_STORE', `cannot open LMDB store ${path}: ${(err as Error).message}`, {
         cause: err,
@@ -100,6 +112,7 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    this.writes.close();
     await this.root.close();
   }
 }

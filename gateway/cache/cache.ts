@@ -1,13 +1,14 @@
 /**
  * The hot cache over the LMDB tables, with an overlay of records written but not yet committed, so every
  * decision sees the effects of the ones before it at once (lmdb-js commits asynchronously).
- * Writes are async puts: all writes of one event turn commit in one LMDB transaction, together with the
- * events appended to the outbox in that turn, so a decision is stored whole or not at all.
+ * Writes go through the store's write queue (group commit): the writes queued in one synchronous call commit in
+ * one LMDB transaction, together with the events appended to the outbox with them, so a decision is stored
+ * whole or not at all.
  * Lots, products and per-station state are small and live in memory too (loaded at open).
  */
 import type { LotRecord, ProductRecord, Store } from '../store.js';
 import { Arena } from '../arena.js';
-import { lotKey, SerialKeyScratch } from './keys.js';
+import { lotKey, SerialKeyScratch, serialKeyIn } from './keys.js';
 import { decodeRecord, encodeRecord, type SerialRecord } from './record.js';
 import { ssccKey, type ContainerRecord } from './container.js';
 
@@ -26,9 +27,9 @@ export class Cache {
   private readonly store: Store;
   /** Uncommitted serial records by GTIN + serial. */
   private readonly serialOverlay = new Map<string, SerialRecord>();
-  /** Key buffer reused for every serial lookup and put (lmdb-js copies the key before returning). */
+  /** Key buffer reused for every serial lookup (lmdb-js copies the key before returning). */
   private readonly keys = new SerialKeyScratch();
-  /** Serial record values (lmdb-js keeps each until written). */
+  /** Serial keys and record values of queued writes (each is kept until written). */
   private readonly arena = new Arena();
   private readonly containerOverlay = new Map<string, ContainerRecord | null>();
   private readonly lotMap = new Map<string, LotRecord>();
@@ -65,7 +66,8 @@ export class Cache {
 
   /** Write a serial's record in the current event turn's transaction; visible to getSerial at once. */
   putSerial(gtin: string, serial: string, rec: SerialRecord): Promise<boolean> {
-    return this.track(this.serialOverlay, gtin + serial, rec, this.store.serials.put(this.keys.key(gtin, serial), encodeRecord(rec, this.arena)));
+    const { store, arena } = this;
+    return this.track(this.serialOverlay, gtin + serial, rec, store.writes.put(store.serials, serialKeyIn(arena, gtin, serial), encodeRecord(rec, arena)));
   }
 
   // ---- containers
@@ -77,7 +79,7 @@ export class Cache {
   }
 
   putContainer(sscc: string, rec: ContainerRecord): Promise<boolean> {
-    return this.track(this.containerOverlay, sscc, rec, this.store.containers.put(ssccKey(sscc), rec));
+    return this.track(this.containerOverlay, sscc, rec, this.store.writes.put(this.store.containers, ssccKey(sscc), rec));
   }
 
   // ---- lots and products (in memory, written through)
@@ -90,7 +92,7 @@ export class Cache {
   putLot(gtin: string, lot: string, rec: LotRecord): Promise<boolean> {
     const key = lotKey(gtin, lot);
     this.lotMap.set(key.toString('latin1'), rec);
-    return this.store.lots.put(key, rec);
+    return this.store.writes.put(this.store.lots, key, rec);
   }
 
   getProduct(gtin: string): ProductRecord | undefined {
@@ -99,7 +101,7 @@ export class Cache {
 
   putProduct(gtin: string, rec: ProductRecord): Promise<boolean> {
     this.productMap.set(gtin, rec);
-    return this.store.products.put(gtin, rec);
+    return this.store.writes.put(this.store.products, gtin, rec);
   }
 
   // ---- stations
@@ -110,7 +112,7 @@ export class Cache {
 
   putStation(key: string, state: StationState): Promise<boolean> {
     this.stations.set(key, state);
-    return this.store.meta.put(`station:${key}`, state);
+    return this.store.writes.put(this.store.meta, `station:${key}`, state);
   }
 
   /** A small stable number per station key, for the per-serial history. Assigned once, kept on disk. */
@@ -119,7 +121,7 @@ export class Cache {
     if (id === undefined) {
       id = this.stationIds.size + 1;
       this.stationIds.set(key, id);
-      void this.store.meta.put('stationIds', Object.fromEntries(this.stationIds));
+      void this.store.writes.put(this.store.meta, 'stationIds', Object.fromEntries(this.stationIds));
     }
     return id;
   }

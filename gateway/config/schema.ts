@@ -170,6 +170,11 @@ export const configSchema = z.strictObject({
       maxBytes: z.number().int().min(1_048_576).default(1_073_741_824),
       /** sync: a read is acknowledged after its event is flushed to disk; commit: after the LMDB commit (faster, not power-loss safe). */
       durability: z.enum(['sync', 'commit']).default('sync'),
+      /**
+       * Group commit, in ms: the writes of this long share one LMDB transaction and one disk flush (0: the writes
+       * of one event turn). Acknowledgements wait up to this much longer; verdicts never wait for it.
+       */
+      groupCommitMs: z.number().int().min(0).max(100).default(2),
     })
     .prefault({}),
   cache: z

@@ -1,7 +1,7 @@
 /**
  * The durable outbox. Every event is appended to the journal in the same LMDB write transaction as the
- * cache change it records (lmdb-js batches all async writes of one event turn into one transaction), so a
- * transition and its event are stored together or not at all. Events are then grouped into batches: a
+ * cache change it records (both go through the store's write queue in one synchronous call, and a group of
+ * queued writes is one transaction), so a transition and its event are stored together or not at all. Events are then grouped into batches: a
  * batch is sealed by writing a small marker {first, last, createdMs} once it holds batch.maxEvents events,
  * batch.maxBytes bytes, or its first event is batch.maxDelayMs old. The bytes published for a batch are
  * rebuilt from the journal range and the marker, so every retry of a batch carries identical bytes.
@@ -113,7 +113,11 @@ export class Outbox {
   private openBytes = 0;
   private openSince = 0;
   private timer: NodeJS.Timeout | null = null;
-  private turn: { promise: Promise<void> } | null = null;
+  /** The write group the last append went into, and the promise that it is durable. */
+  private group: Promise<boolean> | null = null;
+  private groupDurable: Promise<void> = Promise.resolve();
+  /** Events appended since the event seq high-water mark was last queued. */
+  private seqDirty = false;
   private closed = false;
   private readonly sealedListeners = new Set<() => void>();
   private spaceWaiters: (() => void)[] = [];
@@ -143,6 +147,13 @@ export class Outbox {
     for (const key of store.recent.getKeys({ limit: 1 })) this.recentFloor = key;
     for (const key of store.recent.getKeys({ reverse: true, limit: 1 })) this.recentTop = key;
     this.recover();
+    // The event seq high-water mark (kept so seqs never go back even after every event is sent) goes into each
+    // group that holds events: when it is durable, so is every write of the group before it.
+    store.writes.beforeFlush(() => {
+      if (!this.seqDirty) return;
+      this.seqDirty = false;
+      void store.writes.put(store.meta, 'eventSeq', this.nextEventSeq - 1);
+    });
   }
 
   /** Rebuild counters from disk; events past the last sealed batch form the open batch again. */
@@ -204,11 +215,12 @@ export class Outbox {
   /** append() for a value that already starts with its kind byte (see journal.ts journalValue). */
   appendValue(seq: number, value: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new GatewayError('SG_ERR_CLOSED', 'outbox is closed'));
-    void this.store.journal.put(seq, value as Buffer);
+    const writes = this.store.writes;
+    const group = writes.put(this.store.journal, seq, value as Buffer);
+    this.seqDirty = true;
     this.events++;
     this.bytes += value.length;
     if (this.fullSinceMs === null && this.bytes >= this.opts.outboxMaxBytes) this.raiseFull();
-    if (this.turn === null) this.turn = this.newTurn();
     if (this.openCount === 0) {
       this.openFirst = seq;
       this.openSince = Date.now();
@@ -217,23 +229,12 @@ export class Outbox {
     this.openCount++;
     this.openBytes += value.length;
     if (this.openCount >= this.opts.maxEvents || this.openBytes >= this.opts.maxBytes) this.seal();
-    return this.turn.promise;
-  }
-
-  /**
-   * Every append of one event turn shares one durable promise: at the end of the turn one more write, the
-   * event seq high-water mark (kept so seqs never go back even after every event is sent), goes into the same
-   * LMDB transaction; when it is durable, so is every write of the turn before it (transactions commit in
-   * order, whole or not at all). One promise per turn instead of several per read.
-   */
-  private newTurn(): { promise: Promise<void> } {
-    let settle!: (p: Promise<void>) => void;
-    const promise = new Promise<void>((resolve) => (settle = resolve));
-    queueMicrotask(() => {
-      this.turn = null;
-      settle(this.durable(this.store.meta.put('eventSeq', this.nextEventSeq - 1)));
-    });
-    return { promise };
+    // Every append of one write group shares one durable promise: one reaction per group, not per read.
+    if (group !== this.group) {
+      this.group = group;
+      this.groupDurable = this.durable(group);
+    }
+    return this.groupDurable;
   }
 
   /** The outbox reached outbox.maxBytes: an alarm, once per episode (reads are held by the adapters). */
@@ -279,8 +280,9 @@ export class Outbox {
       count: this.openCount,
       bytes: this.openBytes,
     };
-    const written = this.store.batches.put(seq, marker);
-    void this.store.meta.put('batchSeq', seq);
+    const writes = this.store.writes;
+    const written = writes.put(this.store.batches, seq, marker);
+    void writes.put(this.store.meta, 'batchSeq', seq);
     this.sealed++;
     this.openCount = 0;
     this.openBytes = 0;
@@ -352,26 +354,26 @@ export class Outbox {
 
   private remove(gone: readonly SealedBatch[]): Promise<void> {
     if (gone.length === 0) return Promise.resolve();
-    const { journal, batches, recent } = this.store;
+    const { journal, batches, recent, writes } = this.store;
     let last: Promise<boolean> = Promise.resolve(true);
     const nowMs = Date.now();
     // Only the newest RECENT_EVENTS are kept: after a long outage an acknowledgement may cover far more.
     let top = 0;
     for (const b of gone) if (b.marker.last > top) top = b.marker.last;
     const keepFrom = top - RECENT_EVENTS + 1;
-    // Async writes issued in one event turn commit in one LMDB transaction: the batch leaves the outbox and its
+    // Writes queued in one synchronous call commit in one LMDB transaction: the batch leaves the outbox and its
     // scan events enter `recent` together.
     for (const b of gone) {
       for (let k = b.marker.first; k <= b.marker.last; k++) {
         const v = k >= keepFrom ? journal.getBinaryFast(k) : undefined;
         if (v !== undefined && v[0] === KIND_SCAN) {
-          void recent.put(k, recentValue(nowMs, v));
+          void writes.put(recent, k, recentValue(nowMs, v));
           if (this.recentFloor === 0 || k < this.recentFloor) this.recentFloor = k;
           if (k > this.recentTop) this.recentTop = k;
         }
-        void journal.remove(k);
+        void writes.remove(journal, k);
       }
-      last = batches.remove(b.seq);
+      last = writes.remove(batches, b.seq);
       this.events -= b.marker.count;
       this.bytes -= b.marker.bytes;
       this.sealed--;
@@ -387,7 +389,7 @@ export class Outbox {
   private pruneRecent(): void {
     const below = this.recentTop - RECENT_EVENTS + 1;
     if (this.recentFloor === 0 || this.recentFloor >= below) return;
-    for (let k = this.recentFloor; k < below; k++) void this.store.recent.remove(k);
+    for (let k = this.recentFloor; k < below; k++) void this.store.writes.remove(this.store.recent, k);
     this.recentFloor = below;
   }
 
@@ -441,13 +443,14 @@ export class Outbox {
     };
   }
 
-  /** Resolves when every write issued so far is durable (per outbox.durability), events or not. */
+  /** Resolves when every write queued so far is durable (per outbox.durability), events or not. */
   settled(): Promise<void> {
-    return this.durable(Promise.resolve(this.store.root.committed).then(() => true));
+    return this.durable(this.store.writes.current().then(() => this.store.root.committed).then(() => true));
   }
 
-  /** Resolves when every write issued so far is committed (and so visible to reads). */
+  /** Issues the queued writes and resolves when every write so far is committed (and so visible to reads). */
   async committed(): Promise<void> {
+    await this.store.writes.flush();
     await this.store.root.committed;
   }
 
@@ -460,6 +463,7 @@ export class Outbox {
   /** Seal what is open and wait until every write so far is durable. */
   async flush(): Promise<void> {
     this.seal();
+    await this.store.writes.flush();
     await this.store.root.committed;
     await this.store.root.flushed;
   }

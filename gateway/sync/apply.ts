@@ -129,7 +129,7 @@ export function applyStatusBatch(cache: Cache, store: Store, batch: DecodedStatu
       r.lots++;
     }
   }
-  r.written = store.meta.put(META_STATUS_SEQ, seq);
+  r.written = store.writes.put(store.meta, META_STATUS_SEQ, seq);
   return r;
 }
 
@@ -143,7 +143,7 @@ export function applyPeerBatch(cache: Cache, store: Store, batch: DecodedEventBa
   const r = result(true, Promise.resolve());
   if (batch.gatewayId === ownGatewayId || (batch.site !== '' && batch.site !== site)) {
     r.ignored += batch.events.length + batch.aggregations.length;
-    r.written = store.meta.put(META_PEER_SEQ, seq);
+    r.written = store.writes.put(store.meta, META_PEER_SEQ, seq);
     return r;
   }
   const isLocal = (id: number) => !cache.stationKey(id).includes(':');
@@ -208,6 +208,6 @@ export function applyPeerBatch(cache: Cache, store: Store, batch: DecodedEventBa
       }
     }
   }
-  r.written = store.meta.put(META_PEER_SEQ, seq);
+  r.written = store.writes.put(store.meta, META_PEER_SEQ, seq);
   return r;
 }

@@ -1,0 +1,177 @@
+/**
+ * Recent reads per read point, for DUPLICATE_READ (DESIGN.md guarantee 5): the same code at the same station
+ * within the station's window gets the original verdict again and no event. A redelivered message carries the
+ * same code, so it is found the same way; the same (device, seq) with another code is a new read (a scanner
+ * that counts from 1 again), never the old verdict.
+ *
+ * Built for the hot path and for the garbage collector: the verdicts of the last seconds (tens of thousands at
+ * full rate) are kept as their JSON bytes in one ring buffer outside the JS heap, found through a set-associative
+ * hash table in typed arrays. Nothing is allocated per read, nothing lives long on the heap (before, two Maps
+ * of verdict objects per station: their lookups were a tenth of the decision's time and their entries were most
+ * of what the old generation collected). A match is exact: the station and the code are compared with the
+ * entry's own copy, never a hash alone.
+ *
+ * Bounded: the ring holds RING_BYTES; an entry overwritten by newer ones is gone even inside its window
+ * (counted in `evicted`), as is one pushed out of a full bucket.
+ */
+
+const RING_BYTES = 32 * 1024 * 1024;
+const WAYS = 4;
+const BUCKETS = 32_768; // 131,072 slots
+const HEADER = 24; // [u32 entry length][u32 station][f64 atMs][u32 code units][u32 json bytes]
+
+/** 32-bit FNV-1a over the station and the UTF-16 units of the code. */
+function hash(station: number, code: string): number {
+  let h = (0x811c9dc5 ^ station) >>> 0;
+  for (let i = 0; i < code.length; i++) h = Math.imul(h ^ code.charCodeAt(i), 0x01000193);
+  return h | 0;
+}
+
+export class DupIndex {
+  private readonly ringSize: number;
+  private ring: Buffer | null = null;
+  /** Absolute write position (bytes ever written, entries 8-byte aligned). */
+  private head = 0;
+  private readonly tags = new Int32Array(BUCKETS * WAYS);
+  /** Absolute ring position of each slot's entry; -1 when empty. */
+  private readonly pos = new Float64Array(BUCKETS * WAYS).fill(-1);
+  private readonly at = new Float64Array(BUCKETS * WAYS);
+  /** Entries lost before their window ended (ring or bucket full). */
+  evicted = 0;
+  /** Entries added. */
+  added = 0;
+  /** Verdicts too large to keep (a camera read of thousands of codes): their repeats are decided again. */
+  tooLarge = 0;
+
+  constructor(ringBytes = RING_BYTES) {
+    this.ringSize = ringBytes;
+  }
+
+  /** The verdict JSON remembered for this code at this station if younger than windowMs (a view: copy to keep). */
+  get(station: number, code: string, nowMs: number, windowMs: number): Buffer | undefined {
+    const h = hash(station, code);
+    this.memoStation = station;
+    this.memoCode = code;
+    this.memoHash = h;
+    const ring = this.ring;
+    if (ring === null) return undefined;
+    const base = (h & (BUCKETS - 1)) * WAYS;
+    const floor = this.head - this.ringSize;
+    for (let s = base; s < base + WAYS; s++) {
+      const p = this.pos[s]!;
+      if (p < 0 || this.tags[s] !== h || p < floor || nowMs - this.at[s]! >= windowMs) continue;
+      const o = p % this.ringSize;
+      if (ring.readUInt32LE(o + 4) !== station) continue;
+      const units = ring.readUInt32LE(o + 16);
+      if (units !== code.length) continue;
+      let same = true;
+      for (let i = 0, q = o + HEADER; i < units; i++, q += 2) {
+        if ((ring[q]! | (ring[q + 1]! << 8)) !== code.charCodeAt(i)) {
+          same = false;
+          break;
+        }
+      }
+      if (!same) continue;
+      const start = o + HEADER + 2 * units;
+      return ring.subarray(start, start + ring.readUInt32LE(o + 20));
+    }
+    return undefined;
+  }
+
+  /**
+   * Room for an entry of this code with up to `jsonMax` bytes of JSON: returns the ring and the offset to write
+   * the JSON at; then call commit() with the JSON's end. Nothing is remembered until commit(). Null when the
+   * entry would take more than an eighth of the ring.
+   */
+  reserve(code: string, jsonMax: number): { ring: Buffer; offset: number } | null {
+    const size = HEADER + 2 * code.length + jsonMax;
+    if (size > this.ringSize / 8) {
+      this.tooLarge++;
+      return null;
+    }
+    const ring = (this.ring ??= Buffer.allocUnsafeSlow(this.ringSize));
+    let o = this.head % this.ringSize;
+    if (o + size > this.ringSize) {
+      // Entries never wrap: skip the ring's tail.
+      this.head += this.ringSize - o;
+      o = 0;
+    }
+    this.pending.code = code;
+    this.pending.start = o;
+    return { ring, offset: o + HEADER + 2 * code.length };
+  }
+
+  private readonly pending = { code: '', start: 0 };
+  /** The hash of the last get(), reused by the commit() of the same read. */
+  private memoStation = -1;
+  private memoCode = '';
+  private memoHash = 0;
+
+  /** Remember the reserved entry: the JSON was written up to `end` (an offset into the ring). */
+  commit(station: number, nowMs: number, windowMs: number, end: number): void {
+    const ring = this.ring!;
+    const { code, start: o } = this.pending;
+    const units = code.length;
+    ring.writeUInt32LE(station, o + 4);
+    ring.writeDoubleLE(nowMs, o + 8);
+    ring.writeUInt32LE(units, o + 16);
+    const jsonStart = o + HEADER + 2 * units;
+    ring.writeUInt32LE(end - jsonStart, o + 20);
+    for (let i = 0, q = o + HEADER; i < units; i++, q += 2) {
+      const c = code.charCodeAt(i);
+      ring[q] = c & 0xff;
+      ring[q + 1] = c >>> 8;
+    }
+    const length = (end - o + 7) & ~7;
+    ring.writeUInt32LE(length, o);
+    const p = this.head - (this.head % this.ringSize) + o;
+    this.head = p + length;
+    this.added++;
+
+    const h = station === this.memoStation && code === this.memoCode ? this.memoHash : hash(station, code);
+    const base = (h & (BUCKETS - 1)) * WAYS;
+    const floor = this.head - this.ringSize;
+    // A slot with the same code (a later read of it) or a free one, else the oldest.
+    let victim = base;
+    let oldest = Infinity;
+    for (let s = base; s < base + WAYS; s++) {
+      const sp = this.pos[s]!;
+      if (sp < 0 || sp < floor || nowMs - this.at[s]! >= windowMs) {
+        victim = s;
+        oldest = -1;
+        break;
+      }
+      if (this.tags[s] === h && this.sameEntry(sp, station, code)) {
+        victim = s;
+        oldest = -1;
+        break;
+      }
+      if (this.at[s]! < oldest) {
+        oldest = this.at[s]!;
+        victim = s;
+      }
+    }
+    if (oldest !== -1) this.evicted++;
+    this.tags[victim] = h;
+    this.pos[victim] = p;
+    this.at[victim] = nowMs;
+  }
+
+  private sameEntry(p: number, station: number, code: string): boolean {
+    const ring = this.ring!;
+    const o = p % this.ringSize;
+    if (ring.readUInt32LE(o + 4) !== station || ring.readUInt32LE(o + 16) !== code.length) return false;
+    for (let i = 0, q = o + HEADER; i < code.length; i++, q += 2) {
+      if ((ring[q]! | (ring[q + 1]! << 8)) !== code.charCodeAt(i)) return false;
+    }
+    return true;
+  }
+
+  /** Entries a lookup could still find (observability; counts slots, not expiry). */
+  get size(): number {
+    const floor = this.head - this.ringSize;
+    let n = 0;
+    for (let s = 0; s < this.pos.length; s++) if (this.pos[s]! >= 0 && this.pos[s]! >= floor) n++;
+    return n;
+  }
+}

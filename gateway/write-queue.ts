@@ -1,0 +1,154 @@
+/**
+ * Group commit: every write of the daemon to the LMDB store is queued here and issued to lmdb-js in one event
+ * turn when the group closes, so the writes of many reads share one LMDB transaction whatever the reads' turns.
+ *
+ * lmdb-js commits the async writes of one event turn in one transaction. At a few reads per turn (many scanners,
+ * each sending one read at a time) every turn paid a transaction of its own: the instruction batch, the write
+ * thread's wake-up, the commit promise, the disk flush. A group closes `delayMs` after its first write (0: at
+ * the end of the turn), or as soon as it holds `maxOps` writes (at the end of the current synchronous work, never
+ * in the middle of one read's writes). Order is kept: writes are issued in the order they were queued, so a
+ * transition and its event, queued in one synchronous call, are stored in the same transaction.
+ *
+ * Each write returns the promise of its group: it settles as lmdb-js's promise for the group's transaction does
+ * (transactions commit in order, whole or not at all).
+ */
+import type { Database, Key } from 'lmdb';
+
+function noop(): void {}
+
+const PUT = 0;
+const REMOVE = 1;
+
+// Any lmdb-js database: the queue only stores references and hands them back to the database they came with.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDb = Database<any, any>;
+
+export interface WriteQueueOptions {
+  /** A group closes this long after its first write, in ms; 0 closes it at the end of the event turn. */
+  delayMs: number;
+  /** A group closes once it holds this many writes. */
+  maxOps: number;
+}
+
+interface Group {
+  promise: Promise<boolean>;
+  settle: (p: Promise<boolean>) => void;
+}
+
+export class WriteQueue {
+  private readonly opts: WriteQueueOptions;
+  private kinds: number[] = [];
+  private dbs: AnyDb[] = [];
+  private keys: unknown[] = [];
+  private values: unknown[] = [];
+  private group: Group | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private immediate: NodeJS.Immediate | null = null;
+  private soon = false;
+  private readonly hooks: (() => void)[] = [];
+  /** Groups issued, and writes issued (observability). */
+  groups = 0;
+  writes = 0;
+
+  constructor(opts: WriteQueueOptions) {
+    this.opts = opts;
+  }
+
+  /** Writes queued and not yet issued. */
+  get pending(): number {
+    return this.kinds.length;
+  }
+
+  /** Queue a put; the promise settles when its group's transaction does. */
+  put<V, K extends Key>(db: Database<V, K>, key: K, value: V): Promise<boolean> {
+    return this.push(PUT, db, key, value);
+  }
+
+  /** Queue a delete; the promise settles when its group's transaction does. */
+  remove<V, K extends Key>(db: Database<V, K>, key: K): Promise<boolean> {
+    return this.push(REMOVE, db, key, undefined);
+  }
+
+  /** The promise of the group being filled (a fresh group when none is open). */
+  current(): Promise<boolean> {
+    return (this.group ??= this.openGroup()).promise;
+  }
+
+  /** Called at the start of each flush that issues writes, before them; it may queue writes of its own. */
+  beforeFlush(hook: () => void): void {
+    this.hooks.push(hook);
+  }
+
+  private push(kind: number, db: AnyDb, key: unknown, value: unknown): Promise<boolean> {
+    this.kinds.push(kind);
+    this.dbs.push(db);
+    this.keys.push(key);
+    this.values.push(value);
+    const g = (this.group ??= this.openGroup());
+    if (this.kinds.length >= this.opts.maxOps && !this.soon) {
+      // Not now: the caller may be between the writes of one transition. After the current synchronous work.
+      this.soon = true;
+      queueMicrotask(this.flushNow);
+    }
+    return g.promise;
+  }
+
+  private openGroup(): Group {
+    let settle!: (p: Promise<boolean>) => void;
+    const promise = new Promise<boolean>((resolve) => (settle = resolve));
+    // Writers that do not wait on their writes must not turn a failed transaction into an unhandled rejection:
+    // those that wait see the failure through their own reactions; failures are counted where they are awaited.
+    promise.catch(noop);
+    if (this.opts.delayMs > 0) this.timer = setTimeout(this.flushNow, this.opts.delayMs);
+    else this.immediate = setImmediate(this.flushNow);
+    return { promise, settle };
+  }
+
+  private readonly flushNow = (): void => {
+    this.flush();
+  };
+
+  /** Issue every queued write now, in this event turn (one lmdb-js transaction). Returns the group's promise. */
+  flush(): Promise<boolean> {
+    this.soon = false;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.immediate !== null) {
+      clearImmediate(this.immediate);
+      this.immediate = null;
+    }
+    const g = this.group;
+    if (g === null) return Promise.resolve(true);
+    // Hooks queue into this group (it is still the open one while they run).
+    if (this.kinds.length > 0) for (const h of this.hooks) h();
+    this.group = null;
+    const { kinds, dbs, keys, values } = this;
+    const n = kinds.length;
+    let last: Promise<boolean> = Promise.resolve(true);
+    try {
+      for (let i = 0; i < n; i++) {
+        last = kinds[i] === PUT ? dbs[i]!.put(keys[i], values[i]) : dbs[i]!.remove(keys[i]);
+      }
+    } catch (err) {
+      // A write lmdb-js refuses at once (e.g. the store closed): the whole group fails, as its transaction would.
+      last = Promise.reject(err);
+    }
+    kinds.length = 0;
+    dbs.length = 0;
+    keys.length = 0;
+    values.length = 0;
+    if (n > 0) {
+      this.groups++;
+      this.writes += n;
+    }
+    g.settle(last);
+    return g.promise;
+  }
+
+  /** Stop the timers (after a last flush). */
+  close(): void {
+    this.flush();
+  }
+}

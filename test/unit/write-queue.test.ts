@@ -1,0 +1,94 @@
+/** Group commit (gateway/write-queue.ts) on a real LMDB: order, one transaction per group, when a group closes. */
+import { Store } from '../../gateway/store.js';
+import { tempDir } from '../helpers/gateway.js';
+import { assert, suite } from '../helpers/uvu.js';
+
+const test = suite('write-queue');
+
+async function withStore(groupCommitMs: number, fn: (s: Store) => Promise<void>): Promise<void> {
+  const tmp = tempDir('sg-wq-');
+  const store = Store.open(tmp.dir, { groupCommitMs });
+  try {
+    await fn(store);
+  } finally {
+    await store.close();
+    tmp.dispose();
+  }
+}
+
+test('write-queue - writes wait for the group delay, then land together in the order they were queued', async () => {
+  await withStore(30, async (store) => {
+    const q = store.writes;
+    const p1 = q.put(store.meta, 'a', 1);
+    const p2 = q.put(store.meta, 'b', 2);
+    q.remove(store.meta, 'a');
+    assert.is(p1, p2, 'one promise for the group');
+    await new Promise((r) => setTimeout(r, 10));
+    assert.is(q.pending, 3, 'not issued before the delay');
+    assert.is(store.meta.get('b'), undefined);
+    await p2;
+    assert.is(q.pending, 0);
+    assert.is(store.meta.get('a'), undefined, 'the delete came after the put');
+    assert.is(store.meta.get('b'), 2);
+    assert.is(q.groups, 1);
+  });
+});
+
+test('write-queue - writes of separate turns within the delay share one transaction', async () => {
+  await withStore(20, async (store) => {
+    const q = store.writes;
+    const ps: Promise<boolean>[] = [];
+    for (let i = 0; i < 5; i++) {
+      ps.push(q.put(store.meta, `k${i}`, i));
+      await new Promise((r) => setImmediate(r));
+    }
+    assert.ok(ps.every((p) => p === ps[0]), 'five turns, one group');
+    const txn0 = (store.root.getStats() as { lastTxnId: number }).lastTxnId;
+    await ps[0];
+    assert.is(q.groups, 1);
+    assert.is((store.root.getStats() as { lastTxnId: number }).lastTxnId, txn0 + 1, 'one LMDB transaction');
+    for (let i = 0; i < 5; i++) assert.is(store.meta.get(`k${i}`), i);
+  });
+});
+
+test('write-queue - a full group closes after the current synchronous work, never between two writes of it', async () => {
+  await withStore(10_000, async (store) => {
+    const q = store.writes;
+    const max = 20_000;
+    let p: Promise<boolean> | null = null;
+    for (let i = 0; i < max + 5; i++) p = q.put(store.meta, `x${i}`, i);
+    assert.is(q.pending, max + 5, 'nothing issued in the middle of the synchronous writes');
+    await Promise.resolve();
+    assert.is(q.pending, 0, 'issued right after them');
+    await p;
+    assert.is(store.meta.get(`x${max + 4}`), max + 4);
+  });
+});
+
+test('write-queue - delay 0 closes the group at the end of the event turn', async () => {
+  await withStore(0, async (store) => {
+    const q = store.writes;
+    const p = q.put(store.meta, 'now', true);
+    await new Promise((r) => setImmediate(r));
+    assert.is(q.pending, 0);
+    await p;
+    assert.is(store.meta.get('now'), true);
+  });
+});
+
+test('write-queue - a write lmdb-js refuses fails its whole group, and nobody is left with an unhandled rejection', async () => {
+  await withStore(5, async (store) => {
+    const q = store.writes;
+    const bad = q.put(store.serials, Buffer.alloc(0), Buffer.from('x')); // a zero-length key is refused
+    const same = q.put(store.meta, 'ok', 1);
+    assert.is(bad, same);
+    let failed = false;
+    await bad.catch(() => (failed = true));
+    assert.ok(failed, 'the group failed');
+    const next = q.put(store.meta, 'after', 2);
+    await next;
+    assert.is(store.meta.get('after'), 2, 'the next group is unaffected');
+  });
+});
+
+test.run();
