@@ -112,6 +112,8 @@ export class Store {
   }
 
   async close(): Promise<void> {
+    // Writes still queued are issued and committed first (a failure was already reported to their writers).
+    await this.writes.flush().catch(() => undefined);
     this.writes.close();
     await this.root.close();
   }

@@ -13,8 +13,13 @@
  * (transactions commit in order, whole or not at all).
  */
 import type { Database, Key } from 'lmdb';
+import { GatewayError } from './errors.js';
 
 function noop(): void {}
+
+/** What a write queued after close() gets (a handled rejection: a stray timer must not crash the daemon). */
+const CLOSED: Promise<boolean> = Promise.reject(new GatewayError('SG_ERR_CLOSED', 'the store is closed'));
+CLOSED.catch(noop);
 
 const PUT = 0;
 const REMOVE = 1;
@@ -45,6 +50,7 @@ export class WriteQueue {
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
   private soon = false;
+  private closed = false;
   private readonly hooks: (() => void)[] = [];
   /** Groups issued, and writes issued (observability). */
   groups = 0;
@@ -74,12 +80,13 @@ export class WriteQueue {
     return (this.group ??= this.openGroup()).promise;
   }
 
-  /** Called at the start of each flush that issues writes, before them; it may queue writes of its own. */
+  /** Called at the start of each flush of a group, before its writes are issued; it may queue writes of its own. */
   beforeFlush(hook: () => void): void {
     this.hooks.push(hook);
   }
 
   private push(kind: number, db: AnyDb, key: unknown, value: unknown): Promise<boolean> {
+    if (this.closed) return CLOSED;
     this.kinds.push(kind);
     this.dbs.push(db);
     this.keys.push(key);
@@ -121,8 +128,9 @@ export class WriteQueue {
     }
     const g = this.group;
     if (g === null) return Promise.resolve(true);
-    // Hooks queue into this group (it is still the open one while they run).
-    if (this.kinds.length > 0) for (const h of this.hooks) h();
+    // Hooks queue into this group (it is still the open one while they run); they run for every group, also one
+    // that holds no write yet: the outbox's events wait for this moment to be queued.
+    for (const h of this.hooks) h();
     this.group = null;
     const { kinds, dbs, keys, values } = this;
     const n = kinds.length;
@@ -147,8 +155,9 @@ export class WriteQueue {
     return g.promise;
   }
 
-  /** Stop the timers (after a last flush). */
+  /** Issue what is queued and take no more writes (each is refused with SG_ERR_CLOSED, never issued). */
   close(): void {
     this.flush();
+    this.closed = true;
   }
 }

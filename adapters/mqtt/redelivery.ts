@@ -14,6 +14,7 @@ import { readEnvelope, type ReadEnvelope } from '../../gateway/read-envelope.js'
 import type { VerdictMessage } from '../../gateway/pipeline.js';
 import { KIND_SCAN } from '../../gateway/outbox/encode.js';
 import { recentEvent } from '../../gateway/outbox/outbox.js';
+import { eventCount, eventsOf } from '../../gateway/outbox/block.js';
 import { reasonName, statusName, STATUSES } from '../../gateway/reasons.js';
 import type { Store } from '../../gateway/store.js';
 
@@ -128,11 +129,18 @@ export class RedeliveryIndex {
  */
 function newestEvents(store: Store, max: number, nowMs: number): { value: Buffer; atMs: number }[] {
   const all: { seq: number; value: Buffer; atMs: number }[] = [];
-  for (const { key, value } of store.journal.getRange({ reverse: true, limit: max })) all.push({ seq: key, value, atMs: nowMs });
-  for (const { key, value } of store.recent.getRange({ reverse: true, limit: max })) {
+  // Journal values are blocks of events (or single events of an older journal): take values until max events.
+  let n = 0;
+  for (const { key, value } of store.journal.getRange({ reverse: true })) {
+    for (const e of eventsOf(key, value)) all.push({ seq: e.seq, value: e.value, atMs: nowMs });
+    if ((n += eventCount(value)) >= max) break;
+  }
+  n = 0;
+  for (const { key, value } of store.recent.getRange({ reverse: true })) {
     const r = recentEvent(value);
     if (r === null || nowMs - r.ackedAtMs > RETAIN_MS) continue;
-    all.push({ seq: key, value: r.value, atMs: r.ackedAtMs });
+    for (const e of eventsOf(key, r.value)) all.push({ seq: e.seq, value: e.value, atMs: r.ackedAtMs });
+    if ((n += eventCount(r.value)) >= max) break;
   }
   all.sort((a, b) => b.seq - a.seq);
   return all.slice(0, max);

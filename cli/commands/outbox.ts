@@ -7,6 +7,7 @@
  *           exactly once), then exit: for a gateway that is being retired or cannot start. Refused while the
  *           daemon runs (SG_ERR_UPLINK_LOCKED). --dry-run says what would be sent without connecting.
  */
+import { eventBytes, eventCount, forEachEvent } from '../../gateway/outbox/block.js';
 import { pino } from 'pino';
 import { lockUplink } from '../../adapters/nats/lock.js';
 import { Uplink } from '../../adapters/nats/uplink.js';
@@ -80,8 +81,8 @@ function inspect(store: Store, config: Config) {
   let oldest: number | null = null;
   for (const { key, value } of store.journal.getRange()) {
     oldest ??= key;
-    events++;
-    bytes += value.length;
+    events += eventCount(value);
+    bytes += eventBytes(value);
   }
   let sealed = 0;
   let sealedEvents = 0;
@@ -111,7 +112,9 @@ function describeBatch(store: Store, config: Config, local: number, published: n
   if (local !== published) out.localSeq = local;
   if (withEvents) {
     const evs: unknown[] = [];
-    for (const { value } of store.journal.getRange({ start: m.first, end: m.last + 1 })) {
+    const values: Buffer[] = [];
+    for (const { value } of store.journal.getRange({ start: m.first, end: m.last + 1 })) forEachEvent(value, (ev) => values.push(ev));
+    for (const value of values) {
       if (value[0] === 5) {
         const a = AggregationEvent.decode(value.subarray(1));
         evs.push({ kind: 'aggregation', eventId: a.eventId, parent: a.parentSscc, action: a.action, children: a.children.length });

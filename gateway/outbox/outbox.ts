@@ -1,7 +1,8 @@
 /**
  * The durable outbox. Every event is appended to the journal in the same LMDB write transaction as the
  * cache change it records (both go through the store's write queue in one synchronous call, and a group of
- * queued writes is one transaction), so a transition and its event are stored together or not at all. Events are then grouped into batches: a
+ * queued writes is one transaction), so a transition and its event are stored together or not at all. The
+ * events of one write group are stored as one journal block (block.ts): one put per group, not per event. Events are then grouped into batches: a
  * batch is sealed by writing a small marker {first, last, createdMs} once it holds batch.maxEvents events,
  * batch.maxBytes bytes, or its first event is batch.maxDelayMs old. The bytes published for a batch are
  * rebuilt from the journal range and the marker, so every retry of a batch carries identical bytes.
@@ -19,6 +20,7 @@ import type { Config } from '../config/index.js';
 import { GatewayError } from '../errors.js';
 import type { BatchMarker, Store } from '../store.js';
 import { encodeBatchInto, KIND_SCAN, type EventKind } from './encode.js';
+import { BLOCK, encodeBlock, eventBytes, eventCount, forEachEvent } from './block.js';
 
 export interface OutboxOptions {
   gatewayId: string;
@@ -80,7 +82,7 @@ const HEADER = 1; // kind byte before the protobuf bytes in a journal value
  */
 export const RECENT_EVENTS = 20_000;
 
-/** A `recent` value: when central acknowledged the event (ms since the epoch, 8 bytes), then its journal value. */
+/** A `recent` value: when central acknowledged the events (ms since the epoch, 8 bytes), then their journal value. */
 function recentValue(ackedAtMs: number, journalValue: Buffer): Buffer {
   const n = journalValue.length;
   const v = Buffer.allocUnsafe(8 + n);
@@ -118,6 +120,11 @@ export class Outbox {
   private groupDurable: Promise<void> = Promise.resolve();
   /** Events appended since the event seq high-water mark was last queued. */
   private seqDirty = false;
+  /** The block being filled: the first event's seq, the next one's, the events' journal values and bytes. */
+  private blockFirst = 0;
+  private blockNext = 0;
+  private blockValues: Uint8Array[] = [];
+  private blockBytes = 0;
   private closed = false;
   private readonly sealedListeners = new Set<() => void>();
   private spaceWaiters: (() => void)[] = [];
@@ -128,8 +135,7 @@ export class Outbox {
   private ackedEvents = 0;
   /** Highest local batch number deleted; its removal may not be committed yet, so reads skip up to it. */
   private ackedThroughSeq = 0;
-  /** Lowest and highest event seq in the `recent` table (0: empty). */
-  private recentFloor = 0;
+  /** Highest event seq in the `recent` table (0: empty). */
   private recentTop = 0;
 
   constructor(store: Store, opts: OutboxOptions, log: Logger) {
@@ -144,12 +150,12 @@ export class Outbox {
     }
     this.epoch = epoch;
     this.offset = (meta.get('batchSeqOffset') as number | undefined) ?? 0;
-    for (const key of store.recent.getKeys({ limit: 1 })) this.recentFloor = key;
-    for (const key of store.recent.getKeys({ reverse: true, limit: 1 })) this.recentTop = key;
+    for (const { key, value } of store.recent.getRange({ reverse: true, limit: 1 })) this.recentTop = key + eventCount(value.subarray(8)) - 1;
     this.recover();
-    // The event seq high-water mark (kept so seqs never go back even after every event is sent) goes into each
-    // group that holds events: when it is durable, so is every write of the group before it.
+    // Each group that holds events gets its block and the event seq high-water mark (kept so seqs never go back
+    // even after every event is sent): when the mark is durable, so is every write of the group before it.
     store.writes.beforeFlush(() => {
+      this.closeBlock();
       if (!this.seqDirty) return;
       this.seqDirty = false;
       void store.writes.put(store.meta, 'eventSeq', this.nextEventSeq - 1);
@@ -168,14 +174,17 @@ export class Outbox {
     this.nextBatchSeq = Math.max(this.nextBatchSeq, ((meta.get('batchSeq') as number | undefined) ?? 0) + 1);
     let last = 0;
     for (const { key, value } of journal.getRange()) {
-      this.events++;
-      this.bytes += value.length;
-      last = key;
-      if (key > lastSealed) {
-        if (this.openCount === 0) this.openFirst = key;
-        this.openCount++;
-        this.openBytes += value.length;
-      }
+      forEachEvent(value, (ev, i) => {
+        const seq = key + i;
+        this.events++;
+        this.bytes += ev.length;
+        last = seq;
+        if (seq > lastSealed) {
+          if (this.openCount === 0) this.openFirst = seq;
+          this.openCount++;
+          this.openBytes += ev.length;
+        }
+      });
     }
     this.nextEventSeq = Math.max(last, (meta.get('eventSeq') as number | undefined) ?? 0) + 1;
     if (this.openCount > 0) {
@@ -215,9 +224,14 @@ export class Outbox {
   /** append() for a value that already starts with its kind byte (see journal.ts journalValue). */
   appendValue(seq: number, value: Uint8Array): Promise<void> {
     if (this.closed) return Promise.reject(new GatewayError('SG_ERR_CLOSED', 'outbox is closed'));
-    const writes = this.store.writes;
-    const group = writes.put(this.store.journal, seq, value as Buffer);
+    // Into the open block (written when the group closes); a seq that does not follow starts a new one.
+    if (this.blockValues.length > 0 && seq !== this.blockNext) this.closeBlock();
+    if (this.blockValues.length === 0) this.blockFirst = seq;
+    this.blockValues.push(value);
+    this.blockNext = seq + 1;
+    this.blockBytes += value.length;
     this.seqDirty = true;
+    const group = this.store.writes.current();
     this.events++;
     this.bytes += value.length;
     if (this.fullSinceMs === null && this.bytes >= this.opts.outboxMaxBytes) this.raiseFull();
@@ -235,6 +249,16 @@ export class Outbox {
       this.groupDurable = this.durable(group);
     }
     return this.groupDurable;
+  }
+
+  /** Queue the open block's put (in the current write group). */
+  private closeBlock(): void {
+    const values = this.blockValues;
+    if (values.length === 0) return;
+    const v = values.length === 1 ? values[0]! : encodeBlock(values, this.blockBytes);
+    void this.store.writes.put(this.store.journal, this.blockFirst, v as Buffer);
+    this.blockValues = [];
+    this.blockBytes = 0;
   }
 
   /** The outbox reached outbox.maxBytes: an alarm, once per episode (reads are held by the adapters). */
@@ -272,6 +296,8 @@ export class Outbox {
       this.timer = null;
     }
     if (this.openCount === 0) return;
+    // A block never holds events of two batches.
+    this.closeBlock();
     const seq = this.nextBatchSeq++;
     const marker: BatchMarker = {
       first: this.openFirst,
@@ -316,19 +342,14 @@ export class Outbox {
   batchBytes(b: SealedBatch): Uint8Array {
     const { journal } = this.store;
     const { first, last, count, bytes } = b.marker;
-    let found = 0;
-    function* values(): Generator<Uint8Array> {
-      for (let k = first; k <= last; k++) {
-        // A view into lmdb-js's shared buffer, copied into the batch before the next get.
-        const v = journal.getBinaryFast(k);
-        if (v === undefined) continue;
-        found++;
-        yield v;
-      }
+    const events: Buffer[] = [];
+    for (const { key, value } of journal.getRange({ start: first, end: last + 1 })) {
+      forEachEvent(value, (ev, i) => {
+        if (key + i <= last) events.push(ev);
+      });
     }
-    const out = encodeBatchInto(this.opts.gatewayId, this.opts.site, b.seq + this.offset, b.marker.createdMs, count, bytes, values());
-    if (found !== count) throw new GatewayError('SG_ERR_STORE', `batch ${b.seq}: journal holds ${found} of its ${count} events`);
-    return out;
+    if (events.length !== count) throw new GatewayError('SG_ERR_STORE', `batch ${b.seq}: journal holds ${events.length} of its ${count} events`);
+    return encodeBatchInto(this.opts.gatewayId, this.opts.site, b.seq + this.offset, b.marker.createdMs, count, bytes, events);
   }
 
   /** The batch is stored at central: delete it and its events (one transaction). */
@@ -362,16 +383,15 @@ export class Outbox {
     for (const b of gone) if (b.marker.last > top) top = b.marker.last;
     const keepFrom = top - RECENT_EVENTS + 1;
     // Writes queued in one synchronous call commit in one LMDB transaction: the batch leaves the outbox and its
-    // scan events enter `recent` together.
+    // events enter `recent` together, a block (or an event of a journal written before blocks) at a time.
     for (const b of gone) {
-      for (let k = b.marker.first; k <= b.marker.last; k++) {
-        const v = k >= keepFrom ? journal.getBinaryFast(k) : undefined;
-        if (v !== undefined && v[0] === KIND_SCAN) {
-          void writes.put(recent, k, recentValue(nowMs, v));
-          if (this.recentFloor === 0 || k < this.recentFloor) this.recentFloor = k;
-          if (k > this.recentTop) this.recentTop = k;
+      for (const { key, value } of journal.getRange({ start: b.marker.first, end: b.marker.last + 1 })) {
+        const n = eventCount(value);
+        if (key + n - 1 >= keepFrom && (value[0] === BLOCK || value[0] === KIND_SCAN)) {
+          void writes.put(recent, key, recentValue(nowMs, value));
+          if (key + n - 1 > this.recentTop) this.recentTop = key + n - 1;
         }
-        void writes.remove(journal, k);
+        void writes.remove(journal, key);
       }
       last = writes.remove(batches, b.seq);
       this.events -= b.marker.count;
@@ -385,12 +405,14 @@ export class Outbox {
     return last.then(() => undefined);
   }
 
-  /** Keep the newest RECENT_EVENTS event seqs in `recent` (in the current turn's transaction). */
+  /** Keep the newest RECENT_EVENTS event seqs in `recent` (in the current group's transaction). */
   private pruneRecent(): void {
     const below = this.recentTop - RECENT_EVENTS + 1;
-    if (this.recentFloor === 0 || this.recentFloor >= below) return;
-    for (let k = this.recentFloor; k < below; k++) void this.store.writes.remove(this.store.recent, k);
-    this.recentFloor = below;
+    if (below <= 1) return;
+    // Committed entries only: one put in this very group is pruned next time.
+    for (const { key, value } of this.store.recent.getRange({ end: below })) {
+      if (key + eventCount(value.subarray(8)) - 1 < below) void this.store.writes.remove(this.store.recent, key);
+    }
   }
 
   /** The first sealed batch not yet acknowledged (committed markers only), or undefined. */

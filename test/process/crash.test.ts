@@ -3,6 +3,7 @@
  * each kill the store holds no half state. Every serial's parent and its container's children agree, and
  * every stored transition has its event in the outbox journal and every accepted event its transition.
  */
+import { forEachEvent } from '../../gateway/outbox/block.js';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Cache } from '../../gateway/cache/cache.js';
@@ -53,9 +54,11 @@ test('crash - SIGKILL mid-write never leaves half a transition', async () => {
       // Accepted events in the journal, by serial.
       const evented = new Map<string, number>();
       for (const { value } of store.journal.getRange()) {
-        if (value[0] !== 4) continue;
-        const ev = ScanEvent.decode(value.subarray(1));
-        if (ev.reason === 0 && ev.serial) evented.set(ev.serial, ev.statusAfter);
+        forEachEvent(value, (v) => {
+          if (v[0] !== 4) return;
+          const ev = ScanEvent.decode(v.subarray(1));
+          if (ev.reason === 0 && ev.serial) evented.set(ev.serial, ev.statusAfter);
+        });
       }
       let packed = 0;
       for (const { key, value } of store.serials.getRange()) {

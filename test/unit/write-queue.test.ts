@@ -91,4 +91,16 @@ test('write-queue - a write lmdb-js refuses fails its whole group, and nobody is
   });
 });
 
+test('write-queue - after the store closed, a write is refused and never reaches LMDB', async () => {
+  const tmp = tempDir('sg-wq-');
+  const store = Store.open(tmp.dir, { groupCommitMs: 1 });
+  await store.close();
+  let err: unknown = null;
+  await store.writes.put(store.meta, 'late', 1).catch((e: unknown) => (err = e));
+  assert.is((err as { code?: string }).code, 'SG_ERR_CLOSED');
+  assert.is(store.writes.pending, 0);
+  await new Promise((r) => setTimeout(r, 10)); // no timer left to issue anything
+  tmp.dispose();
+});
+
 test.run();
