@@ -1,4 +1,5 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
+// The flags of the line above are cli/node-flags.ts's (why: there).
 // Entry point of `npx scangate`: runs the compiled CLI (npm ci builds it through the `prepare` script).
 import { existsSync } from 'node:fs';
 

@@ -4,6 +4,7 @@
  * as it acknowledges them. The gateway's throughput divided by this figure, measured in the same run on the
  * same machine, says how much of the MQTT layer's capacity the gateway's work leaves.
  */
+import { NODE_FLAGS } from '../cli/node-flags.js';
 import { spawn } from 'node:child_process';
 import { packageRoot } from './gateway-process.js';
 import { PacketType, WireConnection, publishPacket } from './wire.js';
@@ -29,7 +30,7 @@ export interface BaselineResult {
 export async function measureAedesCeiling(o: { connections?: number; window?: number; warmupMs?: number; measureMs?: number } = {}): Promise<BaselineResult> {
   const connections = o.connections ?? 16;
   const window = o.window ?? 64;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', BROKER], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--input-type=module', '-e', BROKER], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';

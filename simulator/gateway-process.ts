@@ -3,6 +3,7 @@
  * the simulator's process: both need their core), with a configuration declaring the virtual site, on free
  * loopback ports, in a temporary data directory. Needed to kill and restart it on demand.
  */
+import { NODE_FLAGS } from '../cli/node-flags.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, readFileSync, type WriteStream } from 'node:fs';
 import { get as httpGet } from 'node:http';
@@ -66,7 +67,7 @@ export class GatewayProcess {
   static run(args: string[]): Promise<{ code: number | null; output: string }> {
     const bin = join(packageRoot(), 'bin', 'scangate.js');
     return new Promise((resolve) => {
-      const c = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const c = spawn(process.execPath, [...NODE_FLAGS, bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
       let out = '';
       c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
       c.stderr!.on('data', (d: Buffer) => (out += d.toString()));
@@ -79,7 +80,7 @@ export class GatewayProcess {
     const bin = join(packageRoot(), 'bin', 'scangate.js');
     if (!existsSync(join(packageRoot(), 'dist', 'cli', 'main.js'))) throw new Error('scangate is not built: run `npm run build` first');
     this.log ??= createWriteStream(this.logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [bin, 'start', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...NODE_FLAGS, bin, 'start', '--config', this.configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     this.starts++;
     child.stdout!.pipe(this.log, { end: false });

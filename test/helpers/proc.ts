@@ -1,6 +1,7 @@
 /** Spawn the real `scangate` binary (bin/scangate.js -> dist) and watch its output. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { NODE_FLAGS } from '../../cli/node-flags.js';
 
 export const BIN = fileURLToPath(new URL('../../bin/scangate.js', import.meta.url));
 
@@ -15,7 +16,7 @@ export interface Proc {
 }
 
 export function runScangate(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...NODE_FLAGS, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
