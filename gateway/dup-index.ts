@@ -18,7 +18,20 @@
 const RING_BYTES = 32 * 1024 * 1024;
 const WAYS = 4;
 const BUCKETS = 32_768; // 131,072 slots
-const HEADER = 24; // [u32 entry length][u32 station][f64 atMs][u32 code units][u32 json bytes]
+const HEADER = 24; // [u32 entry length][u32 station][f64 atMs][u32 code units | WIDE][u32 json bytes], then the code
+/** The code is stored as UTF-16 units (2 bytes each); else as one byte per character (all below 256). */
+const WIDE = 0x8000_0000;
+
+/** The code's length with WIDE set when a character does not fit one byte. */
+function unitsOf(code: string): number {
+  for (let i = 0; i < code.length; i++) if (code.charCodeAt(i) > 0xff) return (code.length | WIDE) >>> 0;
+  return code.length;
+}
+
+/** Bytes the code takes in an entry. */
+function codeBytes(units: number): number {
+  return units & WIDE ? 2 * (units & ~WIDE) : units;
+}
 
 /** 32-bit FNV-1a over the station and the UTF-16 units of the code. */
 function hash(station: number, code: string): number {
@@ -61,19 +74,10 @@ export class DupIndex {
       const p = this.pos[s]!;
       if (p < 0 || this.tags[s] !== h || p < floor || nowMs - this.at[s]! >= windowMs) continue;
       const o = p % this.ringSize;
-      if (ring.readUInt32LE(o + 4) !== station) continue;
-      const units = ring.readUInt32LE(o + 16);
-      if (units !== code.length) continue;
-      let same = true;
-      for (let i = 0, q = o + HEADER; i < units; i++, q += 2) {
-        if ((ring[q]! | (ring[q + 1]! << 8)) !== code.charCodeAt(i)) {
-          same = false;
-          break;
-        }
-      }
-      if (!same) continue;
-      const start = o + HEADER + 2 * units;
-      return ring.subarray(start, start + ring.readUInt32LE(o + 20));
+      if (!this.sameEntry(o, station, code)) continue;
+      const u32 = this.u32!;
+      const start = o + HEADER + codeBytes(u32[(o >> 2) + 4]!);
+      return ring.subarray(start, start + u32[(o >> 2) + 5]!);
     }
     return undefined;
   }
@@ -84,12 +88,17 @@ export class DupIndex {
    * entry would take more than an eighth of the ring.
    */
   reserve(code: string, jsonMax: number): { ring: Buffer; offset: number } | null {
-    const size = HEADER + 2 * code.length + jsonMax;
+    const units = unitsOf(code);
+    const size = HEADER + codeBytes(units) + jsonMax;
     if (size > this.ringSize / 8) {
       this.tooLarge++;
       return null;
     }
-    const ring = (this.ring ??= Buffer.allocUnsafeSlow(this.ringSize));
+    if (this.ring === null) {
+      this.ring = Buffer.allocUnsafeSlow(this.ringSize);
+      this.u32 = new Uint32Array(this.ring.buffer, this.ring.byteOffset, this.ringSize >> 2);
+      this.f64 = new Float64Array(this.ring.buffer, this.ring.byteOffset, this.ringSize >> 3);
+    }
     let o = this.head % this.ringSize;
     if (o + size > this.ringSize) {
       // Entries never wrap: skip the ring's tail.
@@ -97,11 +106,15 @@ export class DupIndex {
       o = 0;
     }
     this.pending.code = code;
+    this.pending.units = units;
     this.pending.start = o;
-    return { ring, offset: o + HEADER + 2 * code.length };
+    return { ring: this.ring, offset: o + HEADER + codeBytes(units) };
   }
 
-  private readonly pending = { code: '', start: 0 };
+  private readonly pending = { code: '', units: 0, start: 0 };
+  /** The ring as 32- and 64-bit words, for the entry headers (entries start 8-byte aligned). */
+  private u32: Uint32Array | null = null;
+  private f64: Float64Array | null = null;
   /** The hash of the last get(), reused by the commit() of the same read. */
   private memoStation = -1;
   private memoCode = '';
@@ -110,20 +123,27 @@ export class DupIndex {
   /** Remember the reserved entry: the JSON was written up to `end` (an offset into the ring). */
   commit(station: number, nowMs: number, windowMs: number, end: number): void {
     const ring = this.ring!;
-    const { code, start: o } = this.pending;
-    const units = code.length;
-    ring.writeUInt32LE(station, o + 4);
-    ring.writeDoubleLE(nowMs, o + 8);
-    ring.writeUInt32LE(units, o + 16);
-    const jsonStart = o + HEADER + 2 * units;
-    ring.writeUInt32LE(end - jsonStart, o + 20);
-    for (let i = 0, q = o + HEADER; i < units; i++, q += 2) {
-      const c = code.charCodeAt(i);
-      ring[q] = c & 0xff;
-      ring[q + 1] = c >>> 8;
+    const u32 = this.u32!;
+    const { code, units, start: o } = this.pending;
+    const w = o >> 2;
+    u32[w + 1] = station;
+    this.f64![(o >> 3) + 1] = nowMs;
+    u32[w + 4] = units;
+    const codeStart = o + HEADER;
+    const jsonStart = codeStart + codeBytes(units);
+    u32[w + 5] = end - jsonStart;
+    const n = code.length;
+    if (units & WIDE) {
+      for (let i = 0, q = codeStart; i < n; i++, q += 2) {
+        const c = code.charCodeAt(i);
+        ring[q] = c & 0xff;
+        ring[q + 1] = c >>> 8;
+      }
+    } else {
+      for (let i = 0; i < n; i++) ring[codeStart + i] = code.charCodeAt(i);
     }
     const length = (end - o + 7) & ~7;
-    ring.writeUInt32LE(length, o);
+    u32[w] = length;
     const p = this.head - (this.head % this.ringSize) + o;
     this.head = p + length;
     this.added++;
@@ -141,7 +161,7 @@ export class DupIndex {
         oldest = -1;
         break;
       }
-      if (this.tags[s] === h && this.sameEntry(sp, station, code)) {
+      if (this.tags[s] === h && this.sameEntry(sp % this.ringSize, station, code)) {
         victim = s;
         oldest = -1;
         break;
@@ -157,12 +177,20 @@ export class DupIndex {
     this.at[victim] = nowMs;
   }
 
-  private sameEntry(p: number, station: number, code: string): boolean {
+  /** Whether the entry at ring offset `o` is this station's and this code's. */
+  private sameEntry(o: number, station: number, code: string): boolean {
     const ring = this.ring!;
-    const o = p % this.ringSize;
-    if (ring.readUInt32LE(o + 4) !== station || ring.readUInt32LE(o + 16) !== code.length) return false;
-    for (let i = 0, q = o + HEADER; i < code.length; i++, q += 2) {
-      if ((ring[q]! | (ring[q + 1]! << 8)) !== code.charCodeAt(i)) return false;
+    const u32 = this.u32!;
+    const w = o >> 2;
+    if (u32[w + 1] !== station) return false;
+    const units = u32[w + 4]!;
+    const n = code.length;
+    if ((units & ~WIDE) !== n) return false;
+    const q0 = o + HEADER;
+    if (units & WIDE) {
+      for (let i = 0, q = q0; i < n; i++, q += 2) if ((ring[q]! | (ring[q + 1]! << 8)) !== code.charCodeAt(i)) return false;
+    } else {
+      for (let i = 0; i < n; i++) if (ring[q0 + i] !== code.charCodeAt(i)) return false;
     }
     return true;
   }

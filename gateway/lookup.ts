@@ -1,7 +1,7 @@
 /** Read-only views of a cached serial or container, for `scangate lookup`, queries and the HTTP API. */
 import { Cache } from './cache/cache.js';
 import { parseChildId } from './cache/container.js';
-import { FLAG_BLOCKED, FLAG_EXPIRY_DAY_UNSPECIFIED, FLAG_ON_HOLD, FLAG_RECALLED, daysToIso } from './cache/record.js';
+import { FLAG_BLOCKED, FLAG_EXPIRY_DAY_UNSPECIFIED, FLAG_ON_HOLD, FLAG_RECALLED, daysToIso, historyEntries } from './cache/record.js';
 import { operationName, statusName } from './reasons.js';
 import type { Store } from './store.js';
 
@@ -47,7 +47,7 @@ export function lookupSerial(store: Store, gtin: string, serial: string, cache =
   if (r.parent) v.parent = r.parent;
   if (r.lastChangeS) v.lastChange = new Date(r.lastChangeS * 1000).toISOString();
   if (r.history.length > 0) {
-    v.history = r.history.map((h) => ({
+    v.history = historyEntries(r).map((h) => ({
       operation: operationName(h.op) ?? `#${h.op}`,
       status: statusName(h.statusAfter) ?? `#${h.statusAfter}`,
       station: cache.stationKey(h.station) || `#${h.station}`,

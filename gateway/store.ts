@@ -14,6 +14,7 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { GatewayError } from './errors.js';
 import type { ContainerRecord } from './cache/container.js';
 import { WriteQueue } from './write-queue.js';
+import { SerialKeyScratch } from './cache/keys.js';
 
 /** Lot-level state: FLAG_ON_HOLD / FLAG_RECALLED of cache/record.ts, and the lot's expiry when known. */
 export interface LotRecord {
@@ -69,7 +70,8 @@ export class Store {
   private constructor(root: RootDatabase, path: string, groupCommitMs: number) {
     this.root = root;
     this.path = path;
-    this.writes = new WriteQueue({ delayMs: groupCommitMs, maxOps: GROUP_MAX_WRITES });
+    const keys = new SerialKeyScratch();
+    this.writes = new WriteQueue({ delayMs: groupCommitMs, maxOps: GROUP_MAX_WRITES, compoundKey: (gtin, serial) => keys.key(gtin, serial) });
     this.serials = root.openDB<Buffer, Buffer>({ name: 'serials', encoding: 'binary', keyEncoding: 'binary' });
     this.containers = root.openDB<ContainerRecord, Buffer>({ name: 'containers', encoding: 'msgpack', keyEncoding: 'binary' });
     this.lots = root.openDB<LotRecord, Buffer>({ name: 'lots', encoding: 'msgpack', keyEncoding: 'binary' });

@@ -23,6 +23,8 @@ CLOSED.catch(noop);
 
 const PUT = 0;
 const REMOVE = 1;
+/** A put whose key is built from two strings when it is issued (WriteQueueOptions.compoundKey). */
+const PUT_COMPOUND = 2;
 
 // Any lmdb-js database: the queue only stores references and hands them back to the database they came with.
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -33,6 +35,11 @@ export interface WriteQueueOptions {
   delayMs: number;
   /** A group closes once it holds this many writes. */
   maxOps: number;
+  /**
+   * The key of putSerial(): built when the write is issued, into a scratch buffer that lmdb-js copies at once,
+   * so a queued write holds two strings instead of a key buffer of its own.
+   */
+  compoundKey?: (a: string, b: string) => Key;
 }
 
 interface Group {
@@ -45,6 +52,7 @@ export class WriteQueue {
   private kinds: number[] = [];
   private dbs: AnyDb[] = [];
   private keys: unknown[] = [];
+  private keys2: string[] = [];
   private values: unknown[] = [];
   private group: Group | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -68,6 +76,13 @@ export class WriteQueue {
   /** Queue a put; the promise settles when its group's transaction does. */
   put<V, K extends Key>(db: Database<V, K>, key: K, value: V): Promise<boolean> {
     return this.push(PUT, db, key, value);
+  }
+
+  /** Queue a put keyed by compoundKey(a, b) (a serial: GTIN and serial). */
+  putSerial<V, K extends Key>(db: Database<V, K>, a: string, b: string, value: V): Promise<boolean> {
+    const p = this.push(PUT_COMPOUND, db, a, value);
+    this.keys2[this.kinds.length - 1] = b;
+    return p;
   }
 
   /** Queue a delete; the promise settles when its group's transaction does. */
@@ -132,12 +147,16 @@ export class WriteQueue {
     // that holds no write yet: the outbox's events wait for this moment to be queued.
     for (const h of this.hooks) h();
     this.group = null;
-    const { kinds, dbs, keys, values } = this;
+    const { kinds, dbs, keys, keys2, values } = this;
     const n = kinds.length;
+    const compound = this.opts.compoundKey;
     let last: Promise<boolean> = Promise.resolve(true);
     try {
       for (let i = 0; i < n; i++) {
-        last = kinds[i] === PUT ? dbs[i]!.put(keys[i], values[i]) : dbs[i]!.remove(keys[i]);
+        const k = kinds[i];
+        if (k === PUT) last = dbs[i]!.put(keys[i], values[i]);
+        else if (k === PUT_COMPOUND) last = dbs[i]!.put(compound!(keys[i] as string, keys2[i]!), values[i]);
+        else last = dbs[i]!.remove(keys[i]);
       }
     } catch (err) {
       // A write lmdb-js refuses at once (e.g. the store closed): the whole group fails, as its transaction would.
@@ -146,6 +165,7 @@ export class WriteQueue {
     kinds.length = 0;
     dbs.length = 0;
     keys.length = 0;
+    keys2.length = 0;
     values.length = 0;
     if (n > 0) {
       this.groups++;

@@ -8,7 +8,8 @@
  */
 import type { LotRecord, ProductRecord, Store } from '../store.js';
 import { Arena } from '../arena.js';
-import { lotKey, SerialKeyScratch, serialKeyIn } from './keys.js';
+import { lotKey, SerialKeyScratch } from './keys.js';
+import { SerialOverlay, type OverlayEntry } from './overlay.js';
 import { decodeRecord, encodeRecord, type SerialRecord } from './record.js';
 import { ssccKey, type ContainerRecord } from './container.js';
 
@@ -26,10 +27,10 @@ const EMPTY_STATION: StationState = Object.freeze({ open: '', orderGtins: [], or
 export class Cache {
   private readonly store: Store;
   /** Uncommitted serial records by GTIN + serial. */
-  private readonly serialOverlay = new Map<string, SerialRecord>();
+  private readonly serialOverlay = new SerialOverlay();
   /** Key buffer reused for every serial lookup (lmdb-js copies the key before returning). */
   private readonly keys = new SerialKeyScratch();
-  /** Serial keys and record values of queued writes (each is kept until written). */
+  /** Record values of queued writes (each is kept until written). */
   private readonly arena = new Arena();
   private readonly containerOverlay = new Map<string, ContainerRecord | null>();
   private readonly lotMap = new Map<string, LotRecord>();
@@ -56,18 +57,20 @@ export class Cache {
 
   /** The record of a serial, or undefined when it is not cached. */
   getSerial(gtin: string, serial: string): SerialRecord | undefined {
-    if (this.serialOverlay.size > 0) {
-      const pending = this.serialOverlay.get(gtin + serial);
-      if (pending !== undefined) return pending;
-    }
+    const pending = this.serialOverlay.get(gtin, serial);
+    if (pending !== undefined) return pending;
     const bytes = this.store.serials.getBinaryFast(this.keys.key(gtin, serial));
     return bytes === undefined ? undefined : decodeRecord(bytes);
   }
 
   /** Write a serial's record in the current event turn's transaction; visible to getSerial at once. */
   putSerial(gtin: string, serial: string, rec: SerialRecord): Promise<boolean> {
-    const { store, arena } = this;
-    return this.track(this.serialOverlay, gtin + serial, rec, store.writes.put(store.serials, serialKeyIn(arena, gtin, serial), encodeRecord(rec, arena)));
+    const { store } = this;
+    // The key is built when the write is issued (the store's scratch buffer): nothing allocated for it here.
+    const written = store.writes.putSerial(store.serials, gtin, serial, encodeRecord(rec, this.arena));
+    const g = this.groupOf(written);
+    g.serials.push(this.serialOverlay.set(gtin, serial, rec), rec);
+    return written;
   }
 
   // ---- containers
@@ -138,32 +141,38 @@ export class Cache {
   }
 
   /**
-   * Keep `rec` in the overlay until the write that stores it settles. lmdb-js returns one promise for every
-   * write of a transaction, so the overlay entries are grouped by that promise: one handler per transaction,
-   * not per write (the hot path writes a record per read). The promise returned has that handler attached, so
-   * a caller may ignore it: a failed write is counted in writeErrors, never an unhandled rejection.
+   * Keep `rec` in the overlay until the write that stores it settles. Every write of one group shares one
+   * promise, so the overlay entries are grouped by it: one handler per transaction, not per write (the hot path
+   * writes a record per read). The promise returned has that handler attached, so a caller may ignore it: a
+   * failed write is counted in writeErrors, never an unhandled rejection.
    */
   private track<V>(overlay: Map<string, V>, key: string, rec: V, written: Promise<boolean>): Promise<boolean> {
     overlay.set(key, rec);
+    this.groupOf(written).others.push(overlay, key, rec);
+    return written;
+  }
+
+  private groupOf(written: Promise<boolean>): WriteGroup {
     let g = this.group;
     if (g === null || g.written !== written) {
-      const group: WriteGroup = { written, entries: [] };
+      const group: WriteGroup = { written, serials: [], others: [] };
       this.group = g = group;
       written.then(
         () => this.settle(group),
         () => {
-          this.writeErrors += group.entries.length / 3;
+          this.writeErrors += group.serials.length / 2 + group.others.length / 3;
           this.settle(group);
         },
       );
     }
-    g.entries.push(overlay, key, rec);
-    return written;
+    return g;
   }
 
   private settle(g: WriteGroup): void {
     if (this.group === g) this.group = null;
-    const e = g.entries;
+    const s = g.serials;
+    for (let i = 0; i < s.length; i += 2) this.serialOverlay.settle(s[i] as OverlayEntry, s[i + 1] as SerialRecord);
+    const e = g.others;
     for (let i = 0; i < e.length; i += 3) {
       const overlay = e[i] as Map<string, unknown>;
       const key = e[i + 1] as string;
@@ -172,8 +181,9 @@ export class Cache {
   }
 }
 
-/** Overlay entries waiting on one LMDB transaction: (overlay, key, record) triples, flat. */
+/** Overlay entries waiting on one LMDB transaction, flat: (entry, record) pairs of serials, (overlay, key, record) triples of the rest. */
 interface WriteGroup {
   written: Promise<boolean>;
-  entries: unknown[];
+  serials: unknown[];
+  others: unknown[];
 }

@@ -1,5 +1,3 @@
-import type { Arena } from '../arena.js';
-
 /**
  * Compact binary keys. A GTIN-14 is < 10^14 < 2^47 and fits 6 bytes; the serial (GS1 character set 82,
  * at most 20 characters) follows as latin1 bytes. So a key is 7-26 bytes instead of 15-34 characters.
@@ -55,20 +53,6 @@ export class SerialKeyScratch {
     for (let i = 0; i < n; i++) this.buf[6 + i] = serial.charCodeAt(i) & 0xff;
     return this.views[6 + n]!;
   }
-}
-
-/**
- * serialKey written into `arena`, as a view that stays valid as long as anyone holds it (queued writes keep their
- * keys until they are issued). Serials longer than 64 characters are cut there (GS1 allows 20).
- */
-export function serialKeyIn(arena: Arena, gtin: string, serial: string): Buffer {
-  const n = serial.length < MAX_SERIAL ? serial.length : MAX_SERIAL;
-  arena.room(6 + n);
-  const b = arena.buf;
-  const s = arena.pos;
-  writeGtin(b, gtin, s);
-  for (let i = 0; i < n; i++) b[s + 6 + i] = serial.charCodeAt(i) & 0xff;
-  return arena.take(s, s + 6 + n);
 }
 
 /** Inverse of serialKey. */

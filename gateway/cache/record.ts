@@ -41,8 +41,45 @@ export interface SerialRecord {
   lot: string;
   /** SSCC of the container this serial is in, '' when none. */
   parent: string;
-  /** Recent accepted transitions, newest first. */
-  history: HistoryEntry[];
+  /**
+   * Recent accepted transitions, newest first, as stored: 8 bytes each ([op][status after][station id u16]
+   * [time s u32], big-endian), at most HISTORY_MAX. historyEntries() reads them.
+   */
+  history: Uint8Array;
+}
+
+/** No history (shared; never written to). */
+export const NO_HISTORY: Uint8Array = new Uint8Array(0);
+
+/** The history entries of a record, newest first. */
+export function historyEntries(rec: Pick<SerialRecord, 'history'>): HistoryEntry[] {
+  const h = rec.history;
+  const out: HistoryEntry[] = [];
+  for (let o = 0; o + 8 <= h.length; o += 8) {
+    out.push({ op: h[o]!, statusAfter: h[o + 1]! as StatusCode, station: (h[o + 2]! << 8) | h[o + 3]!, timeS: ((h[o + 4]! << 24) >>> 0) + ((h[o + 5]! << 16) | (h[o + 6]! << 8) | h[o + 7]!) });
+  }
+  return out;
+}
+
+/** History bytes from entries (newest first; at most HISTORY_MAX are kept). */
+export function historyBytes(entries: readonly HistoryEntry[]): Uint8Array {
+  const n = entries.length > HISTORY_MAX ? HISTORY_MAX : entries.length;
+  if (n === 0) return NO_HISTORY;
+  const b = new Uint8Array(8 * n);
+  for (let i = 0; i < n; i++) writeEntry(b, 8 * i, entries[i]!.op, entries[i]!.statusAfter, entries[i]!.station, entries[i]!.timeS);
+  return b;
+}
+
+function writeEntry(b: Uint8Array, o: number, op: number, statusAfter: number, station: number, timeS: number): void {
+  b[o] = op;
+  b[o + 1] = statusAfter;
+  b[o + 2] = (station >>> 8) & 0xff;
+  b[o + 3] = station & 0xff;
+  const t = timeS >>> 0;
+  b[o + 4] = t >>> 24;
+  b[o + 5] = (t >>> 16) & 0xff;
+  b[o + 6] = (t >>> 8) & 0xff;
+  b[o + 7] = t & 0xff;
 }
 
 const EPOCH_2000_MS = Date.UTC(2000, 0, 1);
@@ -51,11 +88,45 @@ const DAY_MS = 86_400_000;
 /** ISO date (YYYY-MM-DD) -> days since 2000-01-01; 0 for empty or out-of-range. */
 export function isoToDays(iso: string | undefined): number {
   if (!iso) return 0;
+  // The hot path (every read with an expiry): plain arithmetic on the digits, no substrings and no Date.
+  if (iso.length === 10 && iso.charCodeAt(4) === 45 && iso.charCodeAt(7) === 45) {
+    const y = digits(iso, 0, 4);
+    const m = digits(iso, 5, 2);
+    const d = digits(iso, 8, 2);
+    if (y >= 0 && m >= 1 && m <= 12 && d >= 0) {
+      const days = civilDays(y, m, d);
+      return days > 0 && days < 65536 ? days : 0;
+    }
+  }
   const y = Number(iso.slice(0, 4));
   const m = Number(iso.slice(5, 7));
   const d = Number(iso.slice(8, 10));
   const days = Math.round((Date.UTC(y, m - 1, d) - EPOCH_2000_MS) / DAY_MS);
   return days > 0 && days < 65536 ? days : 0;
+}
+
+/** The decimal number of `n` digits at `at`, or -1 when one is not a digit. */
+function digits(s: string, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const c = s.charCodeAt(i) - 48;
+    if (c < 0 || c > 9) return -1;
+    v = v * 10 + c;
+  }
+  return v;
+}
+
+/**
+ * Days from 2000-01-01 to y-m-d in the proleptic Gregorian calendar (days_from_civil, H. Hinnant); a day past
+ * the month's end runs on into the next month, as Date.UTC does.
+ */
+function civilDays(y: number, m: number, d: number): number {
+  const yy = m <= 2 ? y - 1 : y;
+  const era = Math.floor(yy / 400);
+  const yoe = yy - era * 400;
+  const doy = Math.floor((153 * (m > 2 ? m - 3 : m + 9) + 2) / 5) + d - 1;
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy;
+  return era * 146097 + doe - 719468 - 10957;
 }
 
 /** Days since 2000-01-01 -> ISO date; '' for 0. */
@@ -74,9 +145,9 @@ export function localDays(ms: number): number {
 export function encodeRecord(r: SerialRecord, arena?: Arena): Buffer {
   const lotLen = r.lot.length;
   const parentLen = r.parent.length;
-  const hist = r.history.length > HISTORY_MAX ? HISTORY_MAX : r.history.length;
+  const histBytes = Math.min(r.history.length & ~7, 8 * HISTORY_MAX);
   const base = 15 + lotLen + parentLen;
-  const size = base + hist * 8;
+  const size = base + histBytes;
   let buf: Buffer;
   let s = 0;
   if (arena !== undefined) {
@@ -100,15 +171,8 @@ export function encodeRecord(r: SerialRecord, arena?: Arena): Buffer {
   writeLatin1(buf, s + 14, r.lot);
   buf[s + 14 + lotLen] = parentLen;
   writeLatin1(buf, s + 15 + lotLen, r.parent);
-  for (let i = 0; i < hist; i++) {
-    const h = r.history[i]!;
-    const o = s + base + i * 8;
-    buf[o] = h.op;
-    buf[o + 1] = h.statusAfter;
-    buf[o + 2] = (h.station >>> 8) & 0xff;
-    buf[o + 3] = h.station & 0xff;
-    writeU32(buf, o + 4, h.timeS >>> 0);
-  }
+  const h = r.history;
+  for (let i = 0; i < histBytes; i++) buf[s + base + i] = h[i]!;
   return arena !== undefined ? arena.take(s, s + size) : buf;
 }
 
@@ -125,17 +189,20 @@ export function decodeRecord(buf: Uint8Array): SerialRecord {
   const lotLen = b[13]!;
   const parentLen = b[14 + lotLen]!;
   const base = 15 + lotLen + parentLen;
-  const history: HistoryEntry[] = [];
-  for (let o = base; o + 8 <= b.length; o += 8) {
-    history.push({ op: b[o]!, statusAfter: b[o + 1]! as StatusCode, station: b.readUInt16BE(o + 2), timeS: b.readUInt32BE(o + 4) });
+  // A copy: `buf` may be lmdb-js's shared read buffer, overwritten by the next read.
+  const histEnd = base + ((b.length - base) & ~7);
+  let history = NO_HISTORY;
+  if (histEnd > base) {
+    history = new Uint8Array(histEnd - base);
+    for (let i = base; i < histEnd; i++) history[i - base] = b[i]!;
   }
   return {
     status: b[1]! as StatusCode,
     flags: b[2]!,
     prevStatus: b[3]! as StatusCode,
     lastOp: b[4]!,
-    expiryDays: b.readUInt16BE(5),
-    lastChangeS: b.readUIntBE(7, 6),
+    expiryDays: (b[5]! << 8) | b[6]!,
+    lastChangeS: (b[7]! * 256 + b[8]!) * 0x1_0000_0000 + (((b[9]! << 24) >>> 0) + ((b[10]! << 16) | (b[11]! << 8) | b[12]!)),
     lot: b.toString('latin1', 14, 14 + lotLen),
     parent: b.toString('latin1', 15 + lotLen, base),
     history,
@@ -144,7 +211,7 @@ export function decodeRecord(buf: Uint8Array): SerialRecord {
 
 /** A fresh record for an imported serial. */
 export function newRecord(status: StatusCode = STATUSES.RECEIVED, lot = '', expiryIso = ''): SerialRecord {
-  return { status, flags: 0, prevStatus: STATUSES.UNKNOWN, lastOp: 0, expiryDays: isoToDays(expiryIso), lastChangeS: 0, lot, parent: '', history: [] };
+  return { status, flags: 0, prevStatus: STATUSES.UNKNOWN, lastOp: 0, expiryDays: isoToDays(expiryIso), lastChangeS: 0, lot, parent: '', history: NO_HISTORY };
 }
 
 /** The record after an accepted transition: history grows (newest first, bounded). */
@@ -156,8 +223,11 @@ export function transitioned(
   nowS: number,
   changes: Partial<Pick<SerialRecord, 'parent' | 'lot' | 'expiryDays' | 'flags'>> = {},
 ): SerialRecord {
-  const history = [{ op, statusAfter: to, station, timeS: nowS }, ...rec.history];
-  if (history.length > HISTORY_MAX) history.length = HISTORY_MAX;
+  const old = rec.history;
+  const keep = Math.min(old.length & ~7, 8 * (HISTORY_MAX - 1));
+  const history = new Uint8Array(8 + keep);
+  writeEntry(history, 0, op, to, station, nowS);
+  for (let i = 0; i < keep; i++) history[8 + i] = old[i]!;
   return {
     status: to,
     flags: changes.flags ?? rec.flags,

@@ -9,7 +9,7 @@
  * and what the record lacks (lot, expiry) are taken. Times compare to the second (the record keeps seconds);
  * clocks of central, peers and this gateway must agree to within that (NTP).
  */
-import { FLAG_ON_HOLD, FLAG_RECALLED, isoToDays, newRecord, transitioned, type SerialRecord } from '../cache/record.js';
+import { FLAG_ON_HOLD, FLAG_RECALLED, historyEntries, isoToDays, newRecord, transitioned, type SerialRecord } from '../cache/record.js';
 import { STATUSES, type StatusCode } from '../reasons.js';
 
 /** Flags central decides (a serial's hold and recall). Other flags (blocked, expiry day unspecified) are local. */
@@ -103,7 +103,7 @@ export function mergePeer(cur: SerialRecord | undefined, t: PeerTransition, loca
     return { outcome: 'created', next: transitioned(base, after, t.operation, t.station, timeS, { parent: t.parent }) };
   }
   if (cur.status === after && cur.parent === t.parent) {
-    const h = cur.history[0];
+    const h = historyEntries(cur)[0];
     const mine = h !== undefined && localStation(h.station) && h.op === t.operation && h.statusAfter === after && cur.prevStatus === t.statusBefore;
     return { outcome: mine ? 'conflict' : 'same' };
   }

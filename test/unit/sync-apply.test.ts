@@ -4,7 +4,7 @@
  * double decisions detected.
  */
 import { Cache } from '../../gateway/cache/cache.js';
-import { FLAG_BLOCKED, FLAG_ON_HOLD, FLAG_RECALLED, isoToDays, newRecord, transitioned } from '../../gateway/cache/record.js';
+import { FLAG_BLOCKED, FLAG_ON_HOLD, FLAG_RECALLED, historyEntries, isoToDays, newRecord, transitioned } from '../../gateway/cache/record.js';
 import { STATUSES, OPERATIONS } from '../../gateway/reasons.js';
 import { Store } from '../../gateway/store.js';
 import { META_PEER_SEQ, META_STATUS_SEQ, appliedSeq, applyPeerBatch, applyStatusBatch, mergeCentral, mergePeer } from '../../gateway/sync/index.js';
@@ -81,7 +81,7 @@ test('sync-apply - mergePeer: applied when newer, kept when the local change is 
   const applied = mergePeer(cur, t, local);
   assert.is(applied.outcome, 'applied');
   assert.is(applied.next!.status, STATUSES.PACKED);
-  assert.is(applied.next!.history[0]!.station, 9, 'the history names the peer station');
+  assert.is(historyEntries(applied.next!)[0]!.station, 9, 'the history names the peer station');
   assert.is(mergePeer(applied.next, t, local).outcome, 'same', 'already known');
   const shipped = transitioned(applied.next!, STATUSES.SHIPPED, OPERATIONS.ship, 1, T0 / 1000 + 5);
   assert.is(mergePeer(shipped, { ...t, eventTimeMs: T0 - 2000 }, local).outcome, 'kept-local', 'a late peer event does not undo a newer local ship');
@@ -138,7 +138,7 @@ test('sync-apply - peer batch: accepted transitions applied, rejects and own bat
     assert.equal([r.applied, r.created, r.conflicts, r.ignored], [1, 1, 1, 1]);
     assert.equal(r.conflictKeys, [`${G}/P3`]);
     assert.is(cache.getSerial(G, 'P1')!.status, STATUSES.PACKED);
-    assert.is(cache.stationKey(cache.getSerial(G, 'P1')!.history[0]!.station), 'gw-2:L2/pack', 'history says which gateway and station');
+    assert.is(cache.stationKey(historyEntries(cache.getSerial(G, 'P1')!)[0]!.station), 'gw-2:L2/pack', 'history says which gateway and station');
     assert.is(cache.getSerial(G, 'P2')!.status, STATUSES.RECEIVED, 'a reject changes nothing');
     assert.is(cache.getSerial(G, 'NEW')!.status, STATUSES.PACKED, 'a serial the peer knew and this cache did not');
     assert.is(appliedSeq(store, META_PEER_SEQ), 11);
