@@ -124,21 +124,31 @@ export async function run(): Promise<void> {
     let decided = 0;
     let accepted = 0;
     let busyMs = 0;
+    let makingMs = 0;
     const t0 = performance.now();
+    const elu0 = performance.eventLoopUtilization();
     while (performance.now() - t0 < DECIDE_MS) {
+      const m0 = performance.now();
       makeBatch(500);
       const b0 = performance.now();
+      makingMs += b0 - m0;
       for (const r of reads) {
         const out = pipeline.handleRead(st, r);
         if (out.verdict.verdict === 'accept') accepted++;
         decided++;
       }
       busyMs += performance.now() - b0;
-      await new Promise((r) => setImmediate(r)); // let lmdb-js commit this turn's transaction
+      await new Promise((r) => setImmediate(r)); // let the write queue issue its groups and lmdb-js settle them
     }
     await outbox.flush();
     const wallMs = performance.now() - t0;
-    console.log(`decisions: ${fmt(decided / (busyMs / 1000))}/s on the main thread (parse + lookup + decide + write + event), ${((accepted / decided) * 100).toFixed(0)}% accepted; target >= 200,000/s: ${decided / (busyMs / 1000) >= 200_000 ? 'PASS' : 'FAIL'}`);
+    // All the main thread did, not only the decision calls: the write groups issued to lmdb-js, the commits
+    // settled and the durable promises resolved happen in later event turns. The bench's own read building is
+    // taken out.
+    const mainMs = performance.eventLoopUtilization(elu0).active - makingMs;
+    const perMain = decided / (mainMs / 1000);
+    console.log(`decisions: ${fmt(perMain)}/s of main-thread time (parse + lookup + decide + event, and issuing and settling the writes), ${((accepted / decided) * 100).toFixed(0)}% accepted; target >= 200,000/s: ${perMain >= 200_000 ? 'PASS' : 'FAIL'}`);
+    console.log(`  (the decision calls alone: ${fmt(decided / (busyMs / 1000))}/s; earlier reports counted only these)`);
     console.log(`durable transitions: ${fmt(accepted / (wallMs / 1000))}/s sustained over ${(wallMs / 1000).toFixed(1)} s (${fmt(decided)} decisions, events flushed to disk); target >= 50,000/s: ${accepted / (wallMs / 1000) >= 50_000 ? 'PASS' : 'FAIL'}`);
     outbox.close();
     await store.close();

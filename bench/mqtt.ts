@@ -6,7 +6,9 @@
  * Mosquitto (raw: a bare mqtt.js subscriber that acknowledges at once).
  *
  * The publisher is bench/mqtt-load.ts in its own process (raw TCP, packets built in place), so that it never
- * takes the broker's thread. Run: `npm run bench -- mqtt` (MQTT_BENCH_RUNS, MQTT_BENCH_MEASURE_MS to change).
+ * takes the broker's thread. Every measured case (a raw broker, a gateway) runs in a fresh child process of its
+ * own, so none inherits another's heap or compiled code: measured in one process, whichever ran second was up to
+ * a third slower. Run: `npm run bench -- mqtt` (MQTT_BENCH_RUNS, MQTT_BENCH_MEASURE_MS to change).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -125,6 +127,74 @@ function quantiles(xs: number[]) {
   return { p50: q(0.5), p99: q(0.99), max: s[s.length - 1] ?? NaN, n: s.length };
 }
 
+/** One measured case, run in the child process that isolated() starts. */
+type Case =
+  | { kind: 'raw'; sub: boolean }
+  | { kind: 'gw'; sub: boolean; template: string }
+  | { kind: 'latency'; template: string }
+  | { kind: 'ext-raw'; port: number }
+  | { kind: 'ext-gw'; port: number; template: string };
+
+interface LatencyResult {
+  acked: number;
+  q: ReturnType<typeof quantiles>;
+  e2e: LoadResult['latencyMs'];
+}
+
+async function runCase(c: Case): Promise<number | LatencyResult> {
+  switch (c.kind) {
+    case 'raw': {
+      const res = await rawAedes((port) => load({ port, ...(c.sub ? { subscribe: `${PREFIX}/+/read` } : {}) }));
+      return perS(res.measuredAcks, res.measuredMs);
+    }
+    case 'gw': {
+      const res = await withGateway(c.template, {}, (gw) => load({ port: gw.mqttPort, ...(c.sub ? { subscribe: `${PREFIX}/+/verdict` } : {}) }));
+      return perS(res.measuredAcks, res.measuredMs);
+    }
+    case 'latency': {
+      const inProcess: number[] = [];
+      const res = await withGateway(
+        c.template,
+        {},
+        (gw) => load({ port: gw.mqttPort, clients: 2, window: 200, ratePerS: LATENCY_RATE, subscribe: `${PREFIX}/+/verdict`, measureLatency: true, warmupMs: 1000, measureMs: 5000 }),
+        (t0) => inProcess.push(performance.now() - t0),
+      );
+      return { acked: perS(res.measuredAcks, res.measuredMs), q: quantiles(inProcess.slice(Math.floor(inProcess.length / 6))), e2e: res.latencyMs };
+    }
+    case 'ext-raw': {
+      const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${c.port}`, { clientId: 'bench-raw-sub', clean: true });
+      let n = 0;
+      sub.on('message', () => n++);
+      await sub.subscribeAsync(`${PREFIX}/+/read`, { qos: 1 });
+      const rate = await consumerRate(() => n, () => load({ port: c.port }));
+      await sub.endAsync(true);
+      return rate;
+    }
+    case 'ext-gw':
+      return withGateway(c.template, { mode: 'external', external: { url: `mqtt://127.0.0.1:${c.port}` } }, async (gw) => {
+        await gw.mqtt.ready;
+        return consumerRate(() => gw.pipeline.counters.reads, () => load({ port: c.port }));
+      });
+  }
+}
+
+/** Run a case in a fresh process (same node flags) and return what it measured. */
+function isolated<T extends number | LatencyResult>(c: Case): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const compiled = import.meta.url.endsWith('.js');
+    const child = fork(fileURLToPath(import.meta.url), ['--case', JSON.stringify(c)], {
+      execArgv: compiled ? process.execArgv : [...process.execArgv, '--import', 'tsx'],
+    });
+    child.once('message', (m) => {
+      const r = m as { result?: T; error?: string };
+      if (r.error !== undefined) reject(new Error(r.error));
+      else resolve(r.result as T);
+    });
+    child.once('error', reject);
+    child.once('exit', (code) => reject(new Error(`bench case ${c.kind} exited with ${code} before reporting`)));
+  });
+}
+
 async function embedded(template: string): Promise<void> {
   const rows: [string, number[], number[]][] = [
     ['no subscriber', [], []],
@@ -135,13 +205,8 @@ async function embedded(template: string): Promise<void> {
     const order = r % 2 === 0 ? ['raw', 'gw'] : ['gw', 'raw'];
     for (const what of order) {
       for (const [i, sub] of [[0, false], [1, true]] as const) {
-        if (what === 'raw') {
-          const res = await rawAedes((port) => load({ port, ...(sub ? { subscribe: `${PREFIX}/+/read` } : {}) }));
-          rows[i]![1].push(perS(res.measuredAcks, res.measuredMs));
-        } else {
-          const res = await withGateway(template, {}, (gw) => load({ port: gw.mqttPort, ...(sub ? { subscribe: `${PREFIX}/+/verdict` } : {}) }));
-          rows[i]![2].push(perS(res.measuredAcks, res.measuredMs));
-        }
+        if (what === 'raw') rows[i]![1].push(await isolated<number>({ kind: 'raw', sub }));
+        else rows[i]![2].push(await isolated<number>({ kind: 'gw', sub, template }));
       }
     }
   }
@@ -155,17 +220,9 @@ async function embedded(template: string): Promise<void> {
 }
 
 async function latency(template: string): Promise<void> {
-  const inProcess: number[] = [];
-  const res = await withGateway(
-    template,
-    {},
-    (gw) => load({ port: gw.mqttPort, clients: 2, window: 200, ratePerS: LATENCY_RATE, subscribe: `${PREFIX}/+/verdict`, measureLatency: true, warmupMs: 1000, measureMs: 5000 }),
-    (t0) => inProcess.push(performance.now() - t0),
-  );
-  const q = quantiles(inProcess.slice(Math.floor(inProcess.length / 6))); // after the warm-up
-  console.log(`latency at ${LATENCY_RATE.toLocaleString('en-US')} reads/s offered (${perS(res.measuredAcks, res.measuredMs).toLocaleString('en-US')} acknowledged/s), one verdict subscriber:`);
+  const { acked, q, e2e: e } = await isolated<LatencyResult>({ kind: 'latency', template });
+  console.log(`latency at ${LATENCY_RATE.toLocaleString('en-US')} reads/s offered (${acked.toLocaleString('en-US')} acknowledged/s), one verdict subscriber:`);
   console.log(`  broker receipt -> verdict published (in process): p50 ${q.p50.toFixed(3)} ms, p99 ${q.p99.toFixed(3)} ms, max ${q.max.toFixed(2)} ms over ${q.n} reads; target p99 <= 2 ms: ${q.p99 <= 2 ? 'PASS' : 'FAIL'}`);
-  const e = res.latencyMs;
   if (e !== undefined) console.log(`  publisher -> verdict received (end to end, two processes, loopback): p50 ${e.p50} ms, p99 ${e.p99} ms, max ${e.max} ms over ${e.count}`);
 }
 
@@ -218,20 +275,8 @@ async function external(template: string): Promise<void> {
     for (const what of r % 2 === 0 ? ['raw', 'gw'] : ['gw', 'raw']) {
       const m = await mosquitto();
       try {
-        if (what === 'raw') {
-          const sub = await mqtt.connectAsync(`mqtt://127.0.0.1:${m.port}`, { clientId: 'bench-raw-sub', clean: true });
-          let n = 0;
-          sub.on('message', () => n++);
-          await sub.subscribeAsync(`${PREFIX}/+/read`, { qos: 1 });
-          raw.push(await consumerRate(() => n, () => load({ port: m.port })));
-          await sub.endAsync(true);
-        } else {
-          const rate = await withGateway(template, { mode: 'external', external: { url: `mqtt://127.0.0.1:${m.port}` } }, async (gw) => {
-            await gw.mqtt.ready;
-            return consumerRate(() => gw.pipeline.counters.reads, () => load({ port: m.port }));
-          });
-          gwRates.push(rate);
-        }
+        if (what === 'raw') raw.push(await isolated<number>({ kind: 'ext-raw', port: m.port }));
+        else gwRates.push(await isolated<number>({ kind: 'ext-gw', port: m.port, template }));
       } finally {
         await m.stop();
       }
@@ -253,4 +298,16 @@ export async function run(): Promise<void> {
   }
 }
 
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await run();
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const at = process.argv.indexOf('--case');
+  if (at < 0) await run();
+  else {
+    // A child of isolated(): measure one case, report it, leave.
+    try {
+      const result = await runCase(JSON.parse(process.argv[at + 1]!) as Case);
+      process.send!({ result }, () => process.exit(0));
+    } catch (err) {
+      process.send!({ error: (err as Error).stack ?? String(err) }, () => process.exit(1));
+    }
+  }
+}
