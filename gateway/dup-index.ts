@@ -33,10 +33,19 @@ function codeBytes(units: number): number {
   return units & WIDE ? 2 * (units & ~WIDE) : units;
 }
 
+/** Whether the code hashed last has a character above 0xff (hash() finds out on its way). */
+let hashedWide = false;
+
 /** 32-bit FNV-1a over the station and the UTF-16 units of the code. */
 function hash(station: number, code: string): number {
   let h = (0x811c9dc5 ^ station) >>> 0;
-  for (let i = 0; i < code.length; i++) h = Math.imul(h ^ code.charCodeAt(i), 0x01000193);
+  let any = 0;
+  for (let i = 0; i < code.length; i++) {
+    const c = code.charCodeAt(i);
+    any |= c;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  hashedWide = any > 0xff;
   return h | 0;
 }
 
@@ -66,6 +75,7 @@ export class DupIndex {
     this.memoStation = station;
     this.memoCode = code;
     this.memoHash = h;
+    this.memoWide = hashedWide;
     const ring = this.ring;
     if (ring === null) return undefined;
     const base = (h & (BUCKETS - 1)) * WAYS;
@@ -88,7 +98,7 @@ export class DupIndex {
    * entry would take more than an eighth of the ring.
    */
   reserve(code: string, jsonMax: number): { ring: Buffer; offset: number } | null {
-    const units = unitsOf(code);
+    const units = code === this.memoCode ? (this.memoWide ? (code.length | WIDE) >>> 0 : code.length) : unitsOf(code);
     const size = HEADER + codeBytes(units) + jsonMax;
     if (size > this.ringSize / 8) {
       this.tooLarge++;
@@ -119,6 +129,7 @@ export class DupIndex {
   private memoStation = -1;
   private memoCode = '';
   private memoHash = 0;
+  private memoWide = false;
 
   /** Remember the reserved entry: the JSON was written up to `end` (an offset into the ring). */
   commit(station: number, nowMs: number, windowMs: number, end: number): void {

@@ -13,6 +13,7 @@ export interface StationContext {
   readonly station: string;
   readonly operation: OperationName;
   readonly config: StationConfig;
+  /** The station's parser; its results leave `ais` empty (the named fields are all the core reads). */
   readonly parse: (input: string) => ParseResult;
   readonly verdictTopic: string;
   readonly rejectTopic: string;
@@ -44,7 +45,8 @@ export class StationRegistry {
           station: st.id,
           operation: st.operation,
           config: st,
-          parse: compileParser(opts),
+          // The pipeline reads the named fields only: no `ais` map per read.
+          parse: compileParser(opts, { ais: false }),
           verdictTopic: `${base}/verdict`,
           rejectTopic: `${base}/reject`,
         });

@@ -183,6 +183,37 @@ function writeU32(b: Buffer, o: number, v: number): void {
   b[o + 3] = v & 0xff;
 }
 
+/**
+ * Short strings of records (lots, parent SSCCs) repeat from read to read: a small direct-mapped cache of the
+ * last strings seen gives the same string again instead of a new one per lookup.
+ */
+const STRINGS = 512;
+const strings: string[] = new Array<string>(STRINGS).fill('');
+
+/** The latin1 string of b[start, end), from the cache when it holds it. */
+function latin1At(b: Buffer, start: number, end: number): string {
+  const n = end - start;
+  if (n === 0) return '';
+  if (n > 32) return b.toString('latin1', start, end);
+  let h = n;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + b[i]!) | 0;
+  const slot = h & (STRINGS - 1);
+  const c = strings[slot]!;
+  if (c.length === n) {
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      if (c.charCodeAt(i) !== b[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return c;
+  }
+  const s = b.toString('latin1', start, end);
+  strings[slot] = s;
+  return s;
+}
+
 export function decodeRecord(buf: Uint8Array): SerialRecord {
   const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
   if (b[0] !== FORMAT || b.length < 15) throw new Error(`unknown serial record format ${b[0]} (${b.length} bytes)`);
@@ -203,8 +234,8 @@ export function decodeRecord(buf: Uint8Array): SerialRecord {
     lastOp: b[4]!,
     expiryDays: (b[5]! << 8) | b[6]!,
     lastChangeS: (b[7]! * 256 + b[8]!) * 0x1_0000_0000 + (((b[9]! << 24) >>> 0) + ((b[10]! << 16) | (b[11]! << 8) | b[12]!)),
-    lot: b.toString('latin1', 14, 14 + lotLen),
-    parent: b.toString('latin1', 15 + lotLen, base),
+    lot: latin1At(b, 14, 14 + lotLen),
+    parent: latin1At(b, 15 + lotLen, base),
     history,
   };
 }

@@ -11,25 +11,29 @@ import { decideSscc } from './containers.js';
 import { refused, rejectOf, type DecideContext } from './context.js';
 import { control, type ControlOutcome } from './control.js';
 import { Draft } from './draft.js';
-import { decideItem } from './item.js';
-import { resolveRules, type StationRules } from './rules.js';
+import { decideItem, type ItemRead } from './item.js';
+import { resolveRules } from './rules.js';
 import type { Decision, Effects } from './types.js';
 
 export class Engine {
   readonly cache: Cache;
-  private readonly rules = new Map<string, StationRules>();
+  /** Each station's context, made once: a decision only sets its time. */
+  private readonly contexts = new Map<string, DecideContext>();
 
   constructor(cache: Cache) {
     this.cache = cache;
   }
 
+  /** The station's context at this time (the same object for every decision: nothing keeps it past one). */
   private context(st: StationContext, todayDays: number, nowMs: number): DecideContext {
-    let rules = this.rules.get(st.key);
-    if (rules === undefined) {
-      rules = resolveRules(st.config);
-      this.rules.set(st.key, rules);
+    let ctx = this.contexts.get(st.key);
+    if (ctx === undefined) {
+      ctx = { cache: this.cache, rules: resolveRules(st.config), stationKey: st.key, stationId: this.cache.stationId(st.key), todayDays, nowS: 0 };
+      this.contexts.set(st.key, ctx);
     }
-    return { cache: this.cache, rules, stationKey: st.key, stationId: this.cache.stationId(st.key), todayDays, nowS: Math.floor(nowMs / 1000) };
+    ctx.todayDays = todayDays;
+    ctx.nowS = Math.floor(nowMs / 1000);
+    return ctx;
   }
 
   /** One code: an item (GTIN + serial) or a container (SSCC). */
@@ -41,7 +45,7 @@ export class Engine {
       if (parsed.serial === undefined) {
         return refused(rejectOf('MISSING_AI', 'AI 21 (serial number) is required at a serialised station'), STATUSES.UNKNOWN);
       }
-      return decideItem(ctx, draft, { gtin: parsed.gtin, serial: parsed.serial, lot: parsed.lot, expiry: parsed.expiry });
+      return decideItem(ctx, draft, parsed as ItemRead);
     }
     if (parsed.sscc !== undefined) return decideSscc(ctx, draft, parsed.sscc);
     return refused(rejectOf('MISSING_AI', 'the code carries neither a GTIN with a serial nor an SSCC'), STATUSES.UNKNOWN);

@@ -70,6 +70,8 @@ export const SYM_DL_ONLY = 2;
  * set of scratch arrays per compiled parser is enough and nothing is allocated per AI).
  */
 export interface Cfg {
+  /** Build the `ais` map of each result (false: leave it empty, for callers that read the named fields only). */
+  ais: boolean;
   /** Char code of the GS substitute, -1 when none. */
   sub: number;
   /** Allowed AIM ids as keys (code of 2nd char * 65536 + code of 3rd char); a handful, scanned linearly. */

@@ -40,7 +40,7 @@ function setYear(cfg: Compiled, year: number): void {
   cfg.yearPrefix = yearPrefixes(cfg.years);
 }
 
-function compile(opts: ParseOptions | undefined): Compiled {
+function compile(opts: ParseOptions | undefined, ais = true): Compiled {
   const o = opts ?? {};
   const keys: number[] = [];
   const kinds: number[] = [];
@@ -58,6 +58,7 @@ function compile(opts: ParseOptions | undefined): Compiled {
   const autoYear = !(typeof o.currentYear === 'number' && Number.isInteger(o.currentYear) && o.currentYear > 0 && o.currentYear < 10000);
   const now = autoYear ? utcYearNow() : { year: o.currentYear as number, nextYearMs: Infinity };
   const cfg: Compiled = {
+    ais,
     sub: sub === 29 ? -1 : sub,
     symKeys: Int32Array.from(keys),
     symKinds: Uint8Array.from(kinds),
@@ -163,8 +164,8 @@ function parseAny(cfg: Compiled, input: string | Uint8Array): ParseResult {
  * Invalid option values fall back to their defaults; allowedSymbologies entries that are not `]` plus two
  * characters are ignored.
  */
-export function compileParser(opts?: ParseOptions): (input: string | Uint8Array) => ParseResult {
-  const cfg = compile(opts);
+export function compileParser(opts?: ParseOptions, how: { ais?: boolean } = {}): (input: string | Uint8Array) => ParseResult {
+  const cfg = compile(opts, how.ais ?? true);
   return (input) => parseAny(cfg, input);
 }
 

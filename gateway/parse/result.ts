@@ -99,6 +99,9 @@ function buildAis(cfg: Cfg): Record<string, string> {
 /**
  * Builds the result once every AI of the read is in cfg's scratch.
  */
+/** The `ais` of results from a parser compiled without them (shared, frozen, empty). */
+export const NO_AIS: Readonly<Record<string, string>> = Object.freeze({});
+
 export function finish(cfg: Cfg, form: ParsedRead['form'], symbology: string | undefined): ParseResult {
   const bad = pairingFailure(cfg);
   if (bad !== null) return bad;
@@ -107,7 +110,7 @@ export function finish(cfg: Cfg, form: ParsedRead['form'], symbology: string | u
   if (gtin === undefined && sscc === undefined) {
     return fail('MISSING_AI', 'the read carries no GTIN (AI 01) and no SSCC (AI 00)');
   }
-  const r: ParsedRead = { ok: true, form, ais: buildAis(cfg) };
+  const r: ParsedRead = { ok: true, form, ais: cfg.ais ? buildAis(cfg) : (NO_AIS as Record<string, string>) };
   if (symbology !== undefined) r.symbology = symbology;
   if (gtin !== undefined) r.gtin = gtin;
   const serial = valueOf(cfg, I21);
