@@ -70,6 +70,17 @@ export interface PipelineDeps {
 
 const EMPTY = Buffer.alloc(0);
 
+/** The code without trailing CR/LF (a scanner's line end); the same string when there is none. */
+function trimLineEnd(code: string): string {
+  let e = code.length;
+  while (e > 0) {
+    const c = code.charCodeAt(e - 1);
+    if (c !== 13 && c !== 10) break;
+    e--;
+  }
+  return e === code.length ? code : code.slice(0, e);
+}
+
 /**
  * The durable promises of one read. Every append of an event turn shares one promise (Outbox.appendValue), so
  * this is nearly always a single promise; Promise.all only when they differ.
@@ -156,7 +167,7 @@ export class Pipeline {
     this.calendar(nowMs);
     this.counters.reads++;
     if (typeof env === 'string') return this.finish(st, { code: '', raw }, nowMs, undefined, { reason: 'MALFORMED', message: env, statusBefore: 0, statusAfter: 0 });
-    const code = env.codes === undefined ? env.code.replace(/[\r\n]+$/, '') : env.codes.join('\u001e');
+    const code = env.codes === undefined ? trimLineEnd(env.code) : env.codes.join('\u001e');
     if (code.length === 0 || code === st.config.noReadToken) {
       return this.finish(st, env, nowMs, undefined, { reason: 'NO_READ', message: 'the scanner reported no read', statusBefore: 0, statusAfter: 0 });
     }
