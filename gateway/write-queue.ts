@@ -54,6 +54,8 @@ export class WriteQueue {
   private keys: unknown[] = [];
   private keys2: string[] = [];
   private values: unknown[] = [];
+  /** Writes queued: the arrays keep their capacity from group to group (slots are cleared when issued). */
+  private n = 0;
   private group: Group | null = null;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -70,7 +72,7 @@ export class WriteQueue {
 
   /** Writes queued and not yet issued. */
   get pending(): number {
-    return this.kinds.length;
+    return this.n;
   }
 
   /** Queue a put; the promise settles when its group's transaction does. */
@@ -81,7 +83,7 @@ export class WriteQueue {
   /** Queue a put keyed by compoundKey(a, b) (a serial: GTIN and serial). */
   putSerial<V, K extends Key>(db: Database<V, K>, a: string, b: string, value: V): Promise<boolean> {
     const p = this.push(PUT_COMPOUND, db, a, value);
-    this.keys2[this.kinds.length - 1] = b;
+    this.keys2[this.n - 1] = b;
     return p;
   }
 
@@ -102,12 +104,13 @@ export class WriteQueue {
 
   private push(kind: number, db: AnyDb, key: unknown, value: unknown): Promise<boolean> {
     if (this.closed) return CLOSED;
-    this.kinds.push(kind);
-    this.dbs.push(db);
-    this.keys.push(key);
-    this.values.push(value);
+    const i = this.n++;
+    this.kinds[i] = kind;
+    this.dbs[i] = db;
+    this.keys[i] = key;
+    this.values[i] = value;
     const g = (this.group ??= this.openGroup());
-    if (this.kinds.length >= this.opts.maxOps && !this.soon) {
+    if (this.n >= this.opts.maxOps && !this.soon) {
       // Not now: the caller may be between the writes of one transition. After the current synchronous work.
       this.soon = true;
       queueMicrotask(this.flushNow);
@@ -148,7 +151,7 @@ export class WriteQueue {
     for (const h of this.hooks) h();
     this.group = null;
     const { kinds, dbs, keys, keys2, values } = this;
-    const n = kinds.length;
+    const n = this.n;
     const compound = this.opts.compoundKey;
     let last: Promise<boolean> = Promise.resolve(true);
     try {
@@ -157,16 +160,23 @@ export class WriteQueue {
         if (k === PUT) last = dbs[i]!.put(keys[i], values[i]);
         else if (k === PUT_COMPOUND) last = dbs[i]!.put(compound!(keys[i] as string, keys2[i]!), values[i]);
         else last = dbs[i]!.remove(keys[i]);
+        // lmdb-js holds what it needs now: the queue lets go of it.
+        keys[i] = undefined;
+        values[i] = undefined;
       }
     } catch (err) {
       // A write lmdb-js refuses at once (e.g. the store closed): the whole group fails, as its transaction would.
       last = Promise.reject(err);
     }
-    kinds.length = 0;
-    dbs.length = 0;
-    keys.length = 0;
-    keys2.length = 0;
-    values.length = 0;
+    this.n = 0;
+    if (kinds.length > 4096 && n < 1024) {
+      // A burst grew the arrays: let the memory go.
+      this.kinds = [];
+      this.dbs = [];
+      this.keys = [];
+      this.keys2 = [];
+      this.values = [];
+    }
     if (n > 0) {
       this.groups++;
       this.writes += n;

@@ -41,6 +41,12 @@ export class Cache {
   writeErrors = 0;
   /** The overlay entries of the transaction being written now (see track). */
   private group: WriteGroup | null = null;
+  /** Serial records not yet committed, in write order, with the promise of their write group (a FIFO). */
+  private pendEntries: (OverlayEntry | undefined)[] = [];
+  private pendRecs: (SerialRecord | undefined)[] = [];
+  private pendGroups: (Promise<boolean> | undefined)[] = [];
+  private pendHead = 0;
+  private pendLast: Promise<boolean> | null = null;
 
   constructor(store: Store) {
     this.store = store;
@@ -68,8 +74,17 @@ export class Cache {
     const { store } = this;
     // The key is built when the write is issued (the store's scratch buffer): nothing allocated for it here.
     const written = store.writes.putSerial(store.serials, gtin, serial, encodeRecord(rec, this.arena));
-    const g = this.groupOf(written);
-    g.serials.push(this.serialOverlay.set(gtin, serial, rec), rec);
+    // Pending records in write order: groups commit in order, so each commit takes its records off the front.
+    this.pendEntries.push(this.serialOverlay.set(gtin, serial, rec));
+    this.pendRecs.push(rec);
+    this.pendGroups.push(written);
+    if (written !== this.pendLast) {
+      this.pendLast = written;
+      written.then(
+        () => this.settleSerials(written, false),
+        () => this.settleSerials(written, true),
+      );
+    }
     return written;
   }
 
@@ -152,15 +167,42 @@ export class Cache {
     return written;
   }
 
+  /** The serial records of one write group are committed (or failed): out of the overlay. */
+  private settleSerials(written: Promise<boolean>, failed: boolean): void {
+    if (this.pendLast === written) this.pendLast = null;
+    const { pendEntries: e, pendRecs: r, pendGroups: g } = this;
+    let h = this.pendHead;
+    while (h < g.length && g[h] === written) {
+      this.serialOverlay.settle(e[h]!, r[h]!);
+      e[h] = undefined;
+      r[h] = undefined;
+      g[h] = undefined;
+      h++;
+      if (failed) this.writeErrors++;
+    }
+    if (h === g.length) {
+      e.length = 0;
+      r.length = 0;
+      g.length = 0;
+      h = 0;
+    } else if (h > 4096 && h * 2 > g.length) {
+      this.pendEntries = e.slice(h);
+      this.pendRecs = r.slice(h);
+      this.pendGroups = g.slice(h);
+      h = 0;
+    }
+    this.pendHead = h;
+  }
+
   private groupOf(written: Promise<boolean>): WriteGroup {
     let g = this.group;
     if (g === null || g.written !== written) {
-      const group: WriteGroup = { written, serials: [], others: [] };
+      const group: WriteGroup = { written, others: [] };
       this.group = g = group;
       written.then(
         () => this.settle(group),
         () => {
-          this.writeErrors += group.serials.length / 2 + group.others.length / 3;
+          this.writeErrors += group.others.length / 3;
           this.settle(group);
         },
       );
@@ -170,8 +212,6 @@ export class Cache {
 
   private settle(g: WriteGroup): void {
     if (this.group === g) this.group = null;
-    const s = g.serials;
-    for (let i = 0; i < s.length; i += 2) this.serialOverlay.settle(s[i] as OverlayEntry, s[i + 1] as SerialRecord);
     const e = g.others;
     for (let i = 0; i < e.length; i += 3) {
       const overlay = e[i] as Map<string, unknown>;
@@ -181,9 +221,8 @@ export class Cache {
   }
 }
 
-/** Overlay entries waiting on one LMDB transaction, flat: (entry, record) pairs of serials, (overlay, key, record) triples of the rest. */
+/** Overlay entries of containers waiting on one LMDB transaction: (overlay, key, record) triples, flat. */
 interface WriteGroup {
   written: Promise<boolean>;
-  serials: unknown[];
   others: unknown[];
 }

@@ -31,6 +31,16 @@ export class Draft implements Effects {
     this.cache = cache;
   }
 
+  /** Empty again, for the next decision (the engine reuses one draft: a decision's writes are applied before the next). */
+  reset(): this {
+    this.station = null;
+    if (this.stagedSerials !== null) this.stagedSerials.length = 0;
+    this.serialIndex = null;
+    this.stagedContainers = null;
+    this.changes = null;
+    return this;
+  }
+
   /** Staged serials in staging order, one entry per serial (read-only view: stage with putSerial). */
   get serials(): readonly StagedSerial[] {
     return this.stagedSerials ?? NO_SERIALS;

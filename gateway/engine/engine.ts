@@ -17,11 +17,17 @@ import type { Decision, Effects } from './types.js';
 
 export class Engine {
   readonly cache: Cache;
+  /**
+   * The one draft of every decision, emptied for each: a decision's writes are applied (commit) or dropped before
+   * the next decision begins, so no draft outlives its decision.
+   */
+  private readonly draft: Draft;
   /** Each station's context, made once: a decision only sets its time. */
   private readonly contexts = new Map<string, DecideContext>();
 
   constructor(cache: Cache) {
     this.cache = cache;
+    this.draft = new Draft(cache);
   }
 
   /** The station's context at this time (the same object for every decision: nothing keeps it past one). */
@@ -40,7 +46,7 @@ export class Engine {
   decide(st: StationContext, parsed: ParseResult, todayDays: number, nowMs: number): Decision {
     if (!parsed.ok) return refused(rejectOf(parsed.reason, parsed.message), STATUSES.UNKNOWN);
     const ctx = this.context(st, todayDays, nowMs);
-    const draft = new Draft(this.cache);
+    const draft = this.draft.reset();
     if (parsed.gtin !== undefined) {
       if (parsed.serial === undefined) {
         return refused(rejectOf('MISSING_AI', 'AI 21 (serial number) is required at a serialised station'), STATUSES.UNKNOWN);
@@ -53,11 +59,11 @@ export class Engine {
 
   /** A camera read: several item codes into one parent, all or nothing. */
   decideCodes(st: StationContext, codes: readonly { code: string; parsed: ParseResult }[], parent: string | undefined, todayDays: number, nowMs: number): Decision {
-    return decideCamera(this.context(st, todayDays, nowMs), new Draft(this.cache), codes, parent);
+    return decideCamera(this.context(st, todayDays, nowMs), this.draft.reset(), codes, parent);
   }
 
   control(st: StationContext, cmd: unknown, todayDays: number, nowMs: number): ControlOutcome {
-    return control(this.context(st, todayDays, nowMs), new Draft(this.cache), cmd, st.parse);
+    return control(this.context(st, todayDays, nowMs), this.draft.reset(), cmd, st.parse);
   }
 
   /** Apply staged writes now (in the caller's event turn, with the events that record them). */
