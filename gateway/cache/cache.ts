@@ -46,6 +46,7 @@ export class Cache {
   private pendRecs: (SerialRecord | undefined)[] = [];
   private pendGroups: (Promise<boolean> | undefined)[] = [];
   private pendHead = 0;
+  private pendTail = 0;
   private pendLast: Promise<boolean> | null = null;
 
   constructor(store: Store) {
@@ -75,9 +76,10 @@ export class Cache {
     // The key is built when the write is issued (the store's scratch buffer): nothing allocated for it here.
     const written = store.writes.putSerial(store.serials, gtin, serial, encodeRecord(rec, this.arena));
     // Pending records in write order: groups commit in order, so each commit takes its records off the front.
-    this.pendEntries.push(this.serialOverlay.set(gtin, serial, rec));
-    this.pendRecs.push(rec);
-    this.pendGroups.push(written);
+    const t = this.pendTail++;
+    this.pendEntries[t] = this.serialOverlay.set(gtin, serial, rec);
+    this.pendRecs[t] = rec;
+    this.pendGroups[t] = written;
     if (written !== this.pendLast) {
       this.pendLast = written;
       written.then(
@@ -172,7 +174,8 @@ export class Cache {
     if (this.pendLast === written) this.pendLast = null;
     const { pendEntries: e, pendRecs: r, pendGroups: g } = this;
     let h = this.pendHead;
-    while (h < g.length && g[h] === written) {
+    const t = this.pendTail;
+    while (h < t && g[h] === written) {
       this.serialOverlay.settle(e[h]!, r[h]!);
       e[h] = undefined;
       r[h] = undefined;
@@ -180,15 +183,15 @@ export class Cache {
       h++;
       if (failed) this.writeErrors++;
     }
-    if (h === g.length) {
-      e.length = 0;
-      r.length = 0;
-      g.length = 0;
+    if (h === t) {
+      // Empty: start over at the front (the arrays keep their capacity).
+      this.pendTail = 0;
       h = 0;
-    } else if (h > 4096 && h * 2 > g.length) {
-      this.pendEntries = e.slice(h);
-      this.pendRecs = r.slice(h);
-      this.pendGroups = g.slice(h);
+    } else if (h > 4096 && h * 2 > t) {
+      this.pendEntries = e.slice(h, t);
+      this.pendRecs = r.slice(h, t);
+      this.pendGroups = g.slice(h, t);
+      this.pendTail = t - h;
       h = 0;
     }
     this.pendHead = h;

@@ -5,16 +5,16 @@
  */
 import type { Cache, StationState } from '../cache/cache.js';
 import type { ContainerRecord } from '../cache/container.js';
-import type { SerialRecord } from '../cache/record.js';
+import { newRecord, type SerialRecord } from '../cache/record.js';
 import type { AggregationChange, Effects } from './types.js';
 
 import type { StagedSerial } from './types.js';
 
 // Most decisions stage one serial or nothing: lists and maps are made on first use (one draft per read), and
 // staged serials are found by a scan of the list until there are enough of them for an index.
-const NO_SERIALS: StagedSerial[] = [];
-Object.freeze(NO_SERIALS);
 const INDEX_FROM = 8;
+/** What a cleared staging slot holds (never written). */
+const NO_RECORD: SerialRecord = Object.freeze(newRecord()) as SerialRecord;
 const NO_CONTAINERS: Map<string, ContainerRecord> = new Map();
 const NO_AGGREGATIONS: AggregationChange[] = [];
 Object.freeze(NO_AGGREGATIONS);
@@ -22,7 +22,9 @@ Object.freeze(NO_AGGREGATIONS);
 export class Draft implements Effects {
   station: { key: string; state: StationState } | null = null;
   private readonly cache: Cache;
-  private stagedSerials: StagedSerial[] | null = null;
+  /** Staged serials at 0 .. serialCount - 1; the entry objects are reused from decision to decision. */
+  private stagedSerials: StagedSerial[] = [];
+  serialCount = 0;
   private serialIndex: Map<string, StagedSerial> | null = null;
   private stagedContainers: Map<string, ContainerRecord> | null = null;
   private changes: AggregationChange[] | null = null;
@@ -34,16 +36,17 @@ export class Draft implements Effects {
   /** Empty again, for the next decision (the engine reuses one draft: a decision's writes are applied before the next). */
   reset(): this {
     this.station = null;
-    if (this.stagedSerials !== null) this.stagedSerials.length = 0;
+    for (let i = 0; i < this.serialCount; i++) this.stagedSerials[i]!.rec = NO_RECORD; // let the records go
+    this.serialCount = 0;
     this.serialIndex = null;
     this.stagedContainers = null;
     this.changes = null;
     return this;
   }
 
-  /** Staged serials in staging order, one entry per serial (read-only view: stage with putSerial). */
-  get serials(): readonly StagedSerial[] {
-    return this.stagedSerials ?? NO_SERIALS;
+  /** The i-th staged serial (0 .. serialCount - 1), in staging order (read-only: stage with putSerial). */
+  serialAt(i: number): StagedSerial {
+    return this.stagedSerials[i]!;
   }
 
   /** Staged containers (read-only view: stage with putContainer or editContainer). */
@@ -61,7 +64,7 @@ export class Draft implements Effects {
   }
 
   getSerial(gtin: string, serial: string): SerialRecord | undefined {
-    if (this.stagedSerials !== null) {
+    if (this.serialCount > 0) {
       const staged = this.staged(gtin, serial);
       if (staged !== undefined) return staged.rec;
     }
@@ -69,21 +72,35 @@ export class Draft implements Effects {
   }
 
   putSerial(gtin: string, serial: string, rec: SerialRecord): void {
-    const staged = this.stagedSerials === null ? undefined : this.staged(gtin, serial);
+    const staged = this.serialCount === 0 ? undefined : this.staged(gtin, serial);
     if (staged !== undefined) {
       staged.rec = rec;
       return;
     }
-    const entry = { gtin, serial, rec };
-    const list = (this.stagedSerials ??= []);
-    list.push(entry);
+    const list = this.stagedSerials;
+    let entry = list[this.serialCount];
+    if (entry === undefined) list.push((entry = { gtin, serial, rec }));
+    else {
+      entry.gtin = gtin;
+      entry.serial = serial;
+      entry.rec = rec;
+    }
+    this.serialCount++;
     if (this.serialIndex !== null) this.serialIndex.set(gtin + serial, entry);
-    else if (list.length >= INDEX_FROM) this.serialIndex = new Map(list.map((e) => [e.gtin + e.serial, e]));
+    else if (this.serialCount >= INDEX_FROM) {
+      const index = new Map<string, StagedSerial>();
+      for (let i = 0; i < this.serialCount; i++) index.set(list[i]!.gtin + list[i]!.serial, list[i]!);
+      this.serialIndex = index;
+    }
   }
 
   private staged(gtin: string, serial: string): StagedSerial | undefined {
     if (this.serialIndex !== null) return this.serialIndex.get(gtin + serial);
-    for (const e of this.stagedSerials!) if (e.serial === serial && e.gtin === gtin) return e;
+    const list = this.stagedSerials;
+    for (let i = 0; i < this.serialCount; i++) {
+      const e = list[i]!;
+      if (e.serial === serial && e.gtin === gtin) return e;
+    }
     return undefined;
   }
 
@@ -115,6 +132,6 @@ export class Draft implements Effects {
   }
 
   get empty(): boolean {
-    return this.serials.length === 0 && this.containers.size === 0 && this.station === null && this.aggregations.length === 0;
+    return this.serialCount === 0 && this.containers.size === 0 && this.station === null && this.aggregations.length === 0;
   }
 }

@@ -70,8 +70,8 @@ export class Engine {
   commit(e: Effects): void {
     // A failed write fails the whole LMDB transaction, and with it the event append the read waits on: the read
     // is not acknowledged. Cache.writeErrors counts it (the cache handles the rejection).
-    for (let i = 0; i < e.serials.length; i++) {
-      const s = e.serials[i]!;
+    for (let i = 0; i < e.serialCount; i++) {
+      const s = e.serialAt(i);
       void this.cache.putSerial(s.gtin, s.serial, s.rec);
     }
     if (e.containers.size > 0) for (const [sscc, rec] of e.containers) void this.cache.putContainer(sscc, rec);

@@ -19,8 +19,9 @@ export interface StagedSerial {
 
 /** Writes of one decision: applied together in one LMDB transaction with its events, or not at all. */
 export interface Effects {
-  /** One entry per serial, in staging order. */
-  serials: readonly StagedSerial[];
+  /** Serials staged: one entry per serial, in staging order, at 0 .. serialCount - 1 (serialAt). */
+  readonly serialCount: number;
+  serialAt(i: number): StagedSerial;
   containers: Map<string, ContainerRecord>;
   station: { key: string; state: StationState } | null;
   aggregations: AggregationChange[];
