@@ -49,15 +49,22 @@ function hash(station: number, code: string): number {
   return h | 0;
 }
 
+function initSlots(n: number): Float64Array {
+  const a = new Float64Array(3 * n);
+  for (let s = 0; s < n; s++) a[3 * s] = -1;
+  return a;
+}
+
 export class DupIndex {
   private readonly ringSize: number;
   private ring: Buffer | null = null;
   /** Absolute write position (bytes ever written, entries 8-byte aligned). */
   private head = 0;
-  private readonly tags = new Int32Array(BUCKETS * WAYS);
-  /** Absolute ring position of each slot's entry; -1 when empty. */
-  private readonly pos = new Float64Array(BUCKETS * WAYS).fill(-1);
-  private readonly at = new Float64Array(BUCKETS * WAYS);
+  /**
+   * The slots, three numbers each side by side (one or two cache lines per bucket): the absolute ring position
+   * of the entry (-1: empty), the time it was remembered, and the code's hash.
+   */
+  private readonly slots = initSlots(BUCKETS * WAYS);
   /** Entries lost before their window ended (ring or bucket full). */
   evicted = 0;
   /** Entries added. */
@@ -81,8 +88,9 @@ export class DupIndex {
     const base = (h & (BUCKETS - 1)) * WAYS;
     const floor = this.head - this.ringSize;
     for (let s = base; s < base + WAYS; s++) {
-      const p = this.pos[s]!;
-      if (p < 0 || this.tags[s] !== h || p < floor || nowMs - this.at[s]! >= windowMs) continue;
+      const sl = this.slots;
+      const p = sl[3 * s]!;
+      if (p < 0 || sl[3 * s + 2] !== h || p < floor || nowMs - sl[3 * s + 1]! >= windowMs) continue;
       const o = p % this.ringSize;
       if (!this.sameEntry(o, station, code)) continue;
       const u32 = this.u32!;
@@ -166,26 +174,27 @@ export class DupIndex {
     let victim = base;
     let oldest = Infinity;
     for (let s = base; s < base + WAYS; s++) {
-      const sp = this.pos[s]!;
-      if (sp < 0 || sp < floor || nowMs - this.at[s]! >= windowMs) {
+      const sl = this.slots;
+      const sp = sl[3 * s]!;
+      if (sp < 0 || sp < floor || nowMs - sl[3 * s + 1]! >= windowMs) {
         victim = s;
         oldest = -1;
         break;
       }
-      if (this.tags[s] === h && this.sameEntry(sp % this.ringSize, station, code)) {
+      if (sl[3 * s + 2] === h && this.sameEntry(sp % this.ringSize, station, code)) {
         victim = s;
         oldest = -1;
         break;
       }
-      if (this.at[s]! < oldest) {
-        oldest = this.at[s]!;
+      if (sl[3 * s + 1]! < oldest) {
+        oldest = sl[3 * s + 1]!;
         victim = s;
       }
     }
     if (oldest !== -1) this.evicted++;
-    this.tags[victim] = h;
-    this.pos[victim] = p;
-    this.at[victim] = nowMs;
+    this.slots[3 * victim] = p;
+    this.slots[3 * victim + 1] = nowMs;
+    this.slots[3 * victim + 2] = h;
   }
 
   /** Whether the entry at ring offset `o` is this station's and this code's. */
@@ -210,7 +219,7 @@ export class DupIndex {
   get size(): number {
     const floor = this.head - this.ringSize;
     let n = 0;
-    for (let s = 0; s < this.pos.length; s++) if (this.pos[s]! >= 0 && this.pos[s]! >= floor) n++;
+    for (let s = 0; s < BUCKETS * WAYS; s++) if (this.slots[3 * s]! >= 0 && this.slots[3 * s]! >= floor) n++;
     return n;
   }
 }

@@ -17,7 +17,7 @@ import { journalValue } from './outbox/journal.js';
 import type { Outbox } from './outbox/outbox.js';
 import { ScanJournal, stationParts, type ScanFields, type StationParts } from './outbox/scan-journal.js';
 import type { ParseResult, ParsedRead } from './parse/index.js';
-import { OPERATIONS, REASONS, STATUSES, reasonName, statusName, type ReasonName } from './reasons.js';
+import { OPERATIONS, REASONS, reasonName, statusName, type ReasonName } from './reasons.js';
 import { readEnvelope, type ReadEnvelope } from './read-envelope.js';
 import type { StationContext } from './stations.js';
 import { DV_CODE_IS_KEY, DV_PARSED, decodeDupVerdict, dupVerdictSize, encodeDupVerdict, type DupVerdict, type DupVerdictInput } from './dup-verdict.js';
@@ -112,6 +112,8 @@ export class Pipeline {
   readonly dups = new DupIndex();
   /** The event seq of lastEventId. */
   private lastEventSeq = 0;
+  /** The status code of the verdict finish() made last (undefined: it names none). */
+  private lastStatus: number | undefined = undefined;
   /** What remember() stores, reused. */
   private readonly dupInput: DupVerdictInput = { reasonCode: 0, status: undefined, flags: 0, eventSeq: undefined, seq: undefined, device: undefined, code: undefined, parent: undefined, message: undefined, children: undefined };
   private readonly journal = new ScanJournal();
@@ -205,7 +207,7 @@ export class Pipeline {
     const v = out.verdict;
     const r = this.dupInput;
     r.reasonCode = v.reasonCode;
-    r.status = v.status !== undefined ? STATUSES[v.status as keyof typeof STATUSES] : undefined;
+    r.status = v.status !== undefined ? this.lastStatus : undefined;
     r.flags = (parsed ? DV_PARSED : 0) | (v.code === code ? DV_CODE_IS_KEY : 0);
     r.eventSeq = v.eventId !== undefined ? this.lastEventSeq : undefined;
     r.seq = v.seq;
@@ -280,7 +282,11 @@ export class Pipeline {
       if (parsed.lot !== undefined) v.lot = parsed.lot;
       if (parsed.expiry !== undefined) v.expiry = parsed.expiry;
     }
-    if (d.statusBefore !== 0 || d.statusAfter !== 0) v.status = statusName(d.statusAfter);
+    this.lastStatus = undefined;
+    if (d.statusBefore !== 0 || d.statusAfter !== 0) {
+      v.status = statusName(d.statusAfter);
+      this.lastStatus = d.statusAfter;
+    }
     if (d.parent !== undefined) v.parent = d.parent;
     if (!accept && d.message !== undefined) v.message = d.message;
     if (d.children !== undefined) {
