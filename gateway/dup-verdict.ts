@@ -22,10 +22,12 @@ const DV_CHILDREN = 128;
 const NO_STATUS = 0xff;
 const FIXED = 12;
 
+/** A remembered verdict, as encoded and as decoded (strings are undefined when absent). */
 export interface DupVerdict {
   reasonCode: number;
   /** STATUSES code, or undefined when the verdict names none. */
   status: number | undefined;
+  /** DV_PARSED and DV_CODE_IS_KEY as they apply (encoding adds the others from the fields). */
   flags: number;
   eventSeq: number | undefined;
   seq: number | undefined;
@@ -34,21 +36,7 @@ export interface DupVerdict {
   code: string | undefined;
   parent: string | undefined;
   message: string | undefined;
-  children: string | undefined;
-}
-
-/** What a verdict to remember carries beyond its flags (strings are undefined when absent). */
-export interface DupVerdictInput {
-  reasonCode: number;
-  status: number | undefined;
-  /** DV_PARSED and DV_CODE_IS_KEY as they apply. */
-  flags: number;
-  eventSeq: number | undefined;
-  seq: number | undefined;
-  device: string | undefined;
-  code: string | undefined;
-  parent: string | undefined;
-  message: string | undefined;
+  /** Camera reads: the children, as JSON. */
   children: string | undefined;
 }
 
@@ -57,7 +45,7 @@ function units(s: string | undefined): number {
 }
 
 /** Bytes encodeDupVerdict() needs for `v`. */
-export function dupVerdictSize(v: DupVerdictInput): number {
+export function dupVerdictSize(v: DupVerdict): number {
   return FIXED + 8 + (v.seq !== undefined ? 8 : 0) + units(v.device) + units(v.code) + units(v.parent) + units(v.message) + units(v.children);
 }
 
@@ -74,7 +62,7 @@ function writeStr(b: Buffer, o: number, s: string): number {
 }
 
 /** Write `v` at `o` of `b`; returns the end. */
-export function encodeDupVerdict(v: DupVerdictInput, b: Buffer, o: number): number {
+export function encodeDupVerdict(v: DupVerdict, b: Buffer, o: number): number {
   let flags = v.flags;
   if (v.seq !== undefined) flags |= DV_SEQ;
   if (v.device !== undefined) flags |= DV_DEVICE;

@@ -20,7 +20,7 @@ import type { ParseResult, ParsedRead } from './parse/index.js';
 import { OPERATIONS, REASONS, reasonName, statusName, type ReasonName } from './reasons.js';
 import { readEnvelope, type ReadEnvelope } from './read-envelope.js';
 import type { StationContext } from './stations.js';
-import { DV_CODE_IS_KEY, DV_PARSED, decodeDupVerdict, dupVerdictSize, encodeDupVerdict, type DupVerdict, type DupVerdictInput } from './dup-verdict.js';
+import { DV_CODE_IS_KEY, DV_PARSED, decodeDupVerdict, dupVerdictSize, encodeDupVerdict, type DupVerdict } from './dup-verdict.js';
 
 /** What the line sees (DESIGN.md verdict topic). Absent fields are unknown. */
 export interface VerdictMessage {
@@ -115,7 +115,7 @@ export class Pipeline {
   /** The status code of the verdict finish() made last (undefined: it names none). */
   private lastStatus: number | undefined = undefined;
   /** What remember() stores, reused. */
-  private readonly dupInput: DupVerdictInput = { reasonCode: 0, status: undefined, flags: 0, eventSeq: undefined, seq: undefined, device: undefined, code: undefined, parent: undefined, message: undefined, children: undefined };
+  private readonly dupInput: DupVerdict = { reasonCode: 0, status: undefined, flags: 0, eventSeq: undefined, seq: undefined, device: undefined, code: undefined, parent: undefined, message: undefined, children: undefined };
   private readonly journal = new ScanJournal();
   private readonly fields: ScanFields = { eventId: '', eventTimeMs: 0, tzOffsetMin: 0, device: '', readSeq: 0, verdict: 0, reason: 0, statusBefore: 0, statusAfter: 0, raw: EMPTY };
   private lastEventId = '';
