@@ -5,20 +5,20 @@
  * that counts from 1 again), never the old verdict.
  *
  * Built for the hot path and for the garbage collector: the verdicts of the last seconds (tens of thousands at
- * full rate) are kept as their JSON bytes in one ring buffer outside the JS heap, found through a set-associative
+ * full rate) are kept as compact records (dup-verdict.ts) in one ring buffer outside the JS heap, found through a set-associative
  * hash table in typed arrays. Nothing is allocated per read, nothing lives long on the heap (before, two Maps
  * of verdict objects per station: their lookups were a tenth of the decision's time and their entries were most
  * of what the old generation collected). A match is exact: the station and the code are compared with the
  * entry's own copy, never a hash alone.
  *
- * Bounded: the ring holds RING_BYTES; an entry overwritten by newer ones is gone even inside its window
- * (counted in `evicted`), as is one pushed out of a full bucket.
+ * Bounded: the ring holds RING_BYTES; an entry overwritten by newer ones is gone even inside its window, as is
+ * one pushed out of a full bucket (counted in `evicted`).
  */
 
 const RING_BYTES = 32 * 1024 * 1024;
 const WAYS = 4;
 const BUCKETS = 32_768; // 131,072 slots
-const HEADER = 24; // [u32 entry length][u32 station][f64 atMs][u32 code units | WIDE][u32 json bytes], then the code
+const HEADER = 24; // [u32 entry length][u32 station][f64 atMs][u32 code units | WIDE][u32 record bytes], then the code
 /** The code is stored as UTF-16 units (2 bytes each); else as one byte per character (all below 256). */
 const WIDE = 0x8000_0000;
 
@@ -65,7 +65,7 @@ export class DupIndex {
    * of the entry (-1: empty), the time it was remembered, and the code's hash.
    */
   private readonly slots = initSlots(BUCKETS * WAYS);
-  /** Entries lost before their window ended (ring or bucket full). */
+  /** Entries pushed out of a full bucket before their window ended. */
   evicted = 0;
   /** Entries added. */
   added = 0;
@@ -76,7 +76,7 @@ export class DupIndex {
     this.ringSize = ringBytes;
   }
 
-  /** The verdict JSON remembered for this code at this station if younger than windowMs (a view: copy to keep). */
+  /** The record remembered for this code at this station if younger than windowMs (a view: copy to keep). */
   get(station: number, code: string, nowMs: number, windowMs: number): Buffer | undefined {
     const h = hash(station, code);
     this.memoStation = station;
@@ -87,8 +87,8 @@ export class DupIndex {
     if (ring === null) return undefined;
     const base = (h & (BUCKETS - 1)) * WAYS;
     const floor = this.head - this.ringSize;
+    const sl = this.slots;
     for (let s = base; s < base + WAYS; s++) {
-      const sl = this.slots;
       const p = sl[3 * s]!;
       if (p < 0 || sl[3 * s + 2] !== h || p < floor || nowMs - sl[3 * s + 1]! >= windowMs) continue;
       const o = p % this.ringSize;
@@ -101,13 +101,13 @@ export class DupIndex {
   }
 
   /**
-   * Room for an entry of this code with up to `jsonMax` bytes of JSON: returns the ring and the offset to write
-   * the JSON at; then call commit() with the JSON's end. Nothing is remembered until commit(). Null when the
+   * Room for an entry of this code with a record of up to `recordMax` bytes: returns the ring and the offset to
+   * write the record at; then call commit() with the record's end. Nothing is remembered until commit(). Null when the
    * entry would take more than an eighth of the ring.
    */
-  reserve(code: string, jsonMax: number): { ring: Buffer; offset: number } | null {
+  reserve(code: string, recordMax: number): { ring: Buffer; offset: number } | null {
     const units = code === this.memoCode ? (this.memoWide ? (code.length | WIDE) >>> 0 : code.length) : unitsOf(code);
-    const size = HEADER + codeBytes(units) + jsonMax;
+    const size = HEADER + codeBytes(units) + recordMax;
     if (size > this.ringSize / 8) {
       this.tooLarge++;
       return null;
@@ -139,7 +139,7 @@ export class DupIndex {
   private memoHash = 0;
   private memoWide = false;
 
-  /** Remember the reserved entry: the JSON was written up to `end` (an offset into the ring). */
+  /** Remember the reserved entry: its record was written up to `end` (an offset into the ring). */
   commit(station: number, nowMs: number, windowMs: number, end: number): void {
     const ring = this.ring!;
     const u32 = this.u32!;
@@ -149,8 +149,7 @@ export class DupIndex {
     this.f64![(o >> 3) + 1] = nowMs;
     u32[w + 4] = units;
     const codeStart = o + HEADER;
-    const jsonStart = codeStart + codeBytes(units);
-    u32[w + 5] = end - jsonStart;
+    u32[w + 5] = end - (codeStart + codeBytes(units));
     const n = code.length;
     if (units & WIDE) {
       for (let i = 0, q = codeStart; i < n; i++, q += 2) {
@@ -173,8 +172,8 @@ export class DupIndex {
     // A slot with the same code (a later read of it) or a free one, else the oldest.
     let victim = base;
     let oldest = Infinity;
+    const sl = this.slots;
     for (let s = base; s < base + WAYS; s++) {
-      const sl = this.slots;
       const sp = sl[3 * s]!;
       if (sp < 0 || sp < floor || nowMs - sl[3 * s + 1]! >= windowMs) {
         victim = s;
@@ -192,9 +191,9 @@ export class DupIndex {
       }
     }
     if (oldest !== -1) this.evicted++;
-    this.slots[3 * victim] = p;
-    this.slots[3 * victim + 1] = nowMs;
-    this.slots[3 * victim + 2] = h;
+    sl[3 * victim] = p;
+    sl[3 * victim + 1] = nowMs;
+    sl[3 * victim + 2] = h;
   }
 
   /** Whether the entry at ring offset `o` is this station's and this code's. */

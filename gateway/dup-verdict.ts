@@ -46,7 +46,7 @@ function units(s: string | undefined): number {
 
 /** Bytes encodeDupVerdict() needs for `v`. */
 export function dupVerdictSize(v: DupVerdict): number {
-  return FIXED + 8 + (v.seq !== undefined ? 8 : 0) + units(v.device) + units(v.code) + units(v.parent) + units(v.message) + units(v.children);
+  return FIXED + (v.seq !== undefined ? 8 : 0) + units(v.device) + units(v.code) + units(v.parent) + units(v.message) + units(v.children);
 }
 
 function writeStr(b: Buffer, o: number, s: string): number {

@@ -115,8 +115,7 @@ export class Store {
 
   async close(): Promise<void> {
     // Writes still queued are issued and committed first (a failure was already reported to their writers).
-    await this.writes.flush().catch(() => undefined);
-    this.writes.close();
+    await this.writes.close().catch(() => undefined);
     await this.root.close();
   }
 }

@@ -185,9 +185,14 @@ export class WriteQueue {
     return g.promise;
   }
 
-  /** Issue what is queued and take no more writes (each is refused with SG_ERR_CLOSED, never issued). */
-  close(): void {
-    this.flush();
+  /**
+   * Issue what is queued, then take no more writes (each is refused with SG_ERR_CLOSED, never issued); resolves
+   * when that last group is committed (so the store may close).
+   */
+  close(): Promise<boolean> {
+    // Flush first: its hooks (the outbox's open block) still queue into this last group.
+    const last = this.flush();
     this.closed = true;
+    return last;
   }
 }
