@@ -7,6 +7,7 @@
  * - a subscriber that does not drain within drainTimeoutMs is disconnected (aedes' drain timeout);
  * - a persistent session keeps at most sessionQueueMaxMessages QoS 1 messages;
  * - nobody subscribed: a client's PUBLISH (the usual read) skips aedes' retained, offline-queue and matching work;
+ * - who subscribes to a topic is looked up once per topic, not per message, until a subscription changes;
  * - the deliveries of one loop turn to one subscriber are written at once (corked), not one system call each.
  */
 import type { Aedes, AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
@@ -116,9 +117,55 @@ export function forwardPolicy(maxQueued: number, corker: Corker, stats: MqttStat
   };
 }
 
+/** The topic matcher of aedes' emitter (a qlobber trie), as far as memoizeMatches touches it. */
+interface Matcher {
+  match(topic: string): unknown[];
+  add(topic: string, value: unknown): unknown;
+  remove(topic: string, value?: unknown): unknown;
+  clear(): unknown;
+}
+
+/** Topics whose listener lists are kept at once; beyond, the memo starts over. */
+const MATCH_MEMO_MAX = 4096;
+
+/**
+ * Every delivery asks the emitter's trie for the listeners of its topic: a split and a walk that build a fresh
+ * list. A gateway publishes to a few hundred topics (a verdict and a reject topic per station), so the lists are
+ * kept per topic until any listener is added or removed. mqemitter only reads the list it gets.
+ */
+export function memoizeMatches(m: Matcher): void {
+  const memo = new Map<string, unknown[]>();
+  const match = m.match.bind(m);
+  const add = m.add.bind(m);
+  const remove = m.remove.bind(m);
+  const clear = m.clear.bind(m);
+  m.add = (topic, value) => {
+    memo.clear();
+    return add(topic, value);
+  };
+  m.remove = (topic, value) => {
+    memo.clear();
+    return value === undefined ? remove(topic) : remove(topic, value);
+  };
+  m.clear = () => {
+    memo.clear();
+    return clear();
+  };
+  m.match = (topic) => {
+    let r = memo.get(topic);
+    if (r === undefined) {
+      r = match(topic);
+      if (memo.size >= MATCH_MEMO_MAX) memo.clear();
+      memo.set(topic, r);
+    }
+    return r;
+  };
+}
+
 /** A PUBLISH is done when its deliveries are scheduled; one nobody subscribes to skips aedes' delivery work. */
 export function decoupleDeliveries(broker: Aedes, subs: SubscriptionTracker): void {
-  const mq = (broker as unknown as { mq: { emit: (m: unknown, cb?: (err?: Error) => void) => unknown } }).mq;
+  const mq = (broker as unknown as { mq: { emit: (m: unknown, cb?: (err?: Error) => void) => unknown; _matcher: Matcher } }).mq;
+  memoizeMatches(mq._matcher);
   const emit = mq.emit.bind(mq);
   mq.emit = (message: unknown, cb?: (err?: Error) => void) => {
     emit(message, noop);

@@ -6,6 +6,10 @@
  * in delivery order (slot -> packet) with two indexes, by (brokerId, brokerCounter) and by packet id, so both
  * are O(1); the order, the results and the errors are those of the stock implementation (the aedes-persistence
  * conformance suite runs against this class in test/integration/mqtt-persistence.test.ts).
+ *
+ * Every publish asks which persistent sessions subscribe to its topic (subscriptionsByTopic: a trie walk that
+ * splits the topic and builds a fresh list): a gateway publishes to a few hundred topics at most (a verdict and a
+ * reject topic per station), so the answers are kept per topic until any subscription changes.
  */
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
@@ -20,6 +24,12 @@ interface OutPacket {
 }
 type PacketCtor = new (original: unknown, broker?: unknown) => OutPacket;
 interface MemoryPersistenceBase {
+  setup(broker: unknown): Promise<void>;
+  addSubscriptions(client: { id: string }, subs: unknown[]): Promise<void>;
+  removeSubscriptions(client: { id: string }, subs: string[]): Promise<void>;
+  cleanSubscriptions(client: { id: string }): Promise<void>;
+  subscriptionsByTopic(topic: string): Promise<unknown[]>;
+  destroy(): Promise<void>;
   outgoingEnqueue(sub: { clientId: string }, packet: unknown): Promise<void>;
   outgoingEnqueueCombi(subs: { clientId: string }[], packet: unknown): Promise<void>;
   outgoingUpdate(client: { id: string }, packet: OutPacket): Promise<void>;
@@ -38,15 +48,27 @@ const Packet = require('aedes-packet') as PacketCtor;
  */
 class OutQueue {
   readonly order = new Map<number, OutPacket>();
-  private readonly byCounter = new Index<string>();
+  /** By broker id (one, unless brokers share the persistence), then by broker counter: no key to build. */
+  private readonly byCounter = new Map<string, CounterIndex>();
   private readonly byId = new Index<number>();
   private next = 0;
+
+  private counters(brokerId: string): CounterIndex {
+    let c = this.byCounter.get(brokerId);
+    if (c === undefined) this.byCounter.set(brokerId, (c = new CounterIndex(brokerId)));
+    return c;
+  }
 
   add(p: OutPacket): void {
     const slot = this.next++;
     this.order.set(slot, p);
-    this.byCounter.add(counterKey(p), slot);
+    this.counters(p.brokerId).index.add(p.brokerCounter, slot);
     if (p.messageId !== undefined) this.byId.add(p.messageId, slot);
+  }
+
+  private forgetCounter(p: OutPacket, slot: number): void {
+    const c = this.counters(p.brokerId);
+    c.index.remove(p.brokerCounter, slot, c.keyOf, this.order);
   }
 
   /**
@@ -54,16 +76,17 @@ class OutQueue {
    * its id, unless a packet of another broker holding that id comes first, which is replaced by it.
    */
   update(packet: OutPacket): boolean {
-    const a = this.byCounter.first(counterKey(packet), counterKey, this.order);
+    const c = this.byCounter.get(packet.brokerId);
+    const a = c === undefined ? undefined : c.index.first(packet.brokerCounter, c.keyOf, this.order);
     // A packet of another broker with this id before it? Only possible when some packet holds the id (or the id
     // is unset, which aedes never sends): then the stock scan, up to `a`.
     if (packet.messageId === undefined || this.byId.count(packet.messageId) > 0) {
       for (const [slot, p] of this.order) {
         if (a !== undefined && slot >= a) break;
         if (p.brokerId !== packet.brokerId && p.messageId === packet.messageId) {
-          this.byCounter.remove(counterKey(p), slot, counterKey, this.order);
+          this.forgetCounter(p, slot);
           this.order.set(slot, packet);
-          this.byCounter.add(counterKey(packet), slot);
+          this.counters(packet.brokerId).index.add(packet.brokerCounter, slot);
           return true;
         }
       }
@@ -93,7 +116,7 @@ class OutQueue {
     if (slot === undefined) return undefined;
     const temp = this.order.get(slot)!;
     this.order.delete(slot);
-    this.byCounter.remove(counterKey(temp), slot, counterKey, this.order);
+    this.forgetCounter(temp, slot);
     if (temp.messageId !== undefined) this.byId.remove(temp.messageId, slot, idOf, this.order);
     return temp;
   }
@@ -159,11 +182,73 @@ class Index<K> {
   }
 }
 
-const counterKey = (p: OutPacket) => `${p.brokerId}\u0000${p.brokerCounter}`;
+/** One broker's packets by counter; keyOf answers no key for another broker's packet. */
+class CounterIndex {
+  readonly index = new Index<number>();
+  readonly keyOf: (p: OutPacket) => number | undefined;
+  constructor(brokerId: string) {
+    this.keyOf = (p) => (p.brokerId === brokerId ? p.brokerCounter : undefined);
+  }
+}
+
 const idOf = (p: OutPacket) => p.messageId;
+
+/** Topics whose subscriber lists are kept at once; beyond, the memo starts over. */
+const MATCH_MEMO_MAX = 4096;
 
 export class IndexedMemoryPersistence extends MemoryPersistence {
   private readonly queues = new Map<string, OutQueue>();
+  /** topic -> the sessions subscribing to it, as the trie answered; shared by callers, who only read it. */
+  private readonly matches = new Map<string, unknown[]>();
+  /** Bumped on every subscription change, so that an answer computed across a change is not kept. */
+  private generation = 0;
+
+  private changed(): void {
+    this.generation++;
+    this.matches.clear();
+  }
+
+  override async subscriptionsByTopic(topic: string): Promise<unknown[]> {
+    const kept = this.matches.get(topic);
+    if (kept !== undefined) return kept;
+    const gen = this.generation;
+    const subs = await super.subscriptionsByTopic(topic);
+    if (gen === this.generation) {
+      if (this.matches.size >= MATCH_MEMO_MAX) this.matches.clear();
+      this.matches.set(topic, subs);
+    }
+    return subs;
+  }
+
+  override async setup(broker: unknown): Promise<void> {
+    this.changed();
+    await super.setup(broker);
+    this.changed();
+  }
+
+  override async addSubscriptions(client: { id: string }, subs: unknown[]): Promise<void> {
+    this.changed();
+    await super.addSubscriptions(client, subs);
+    this.changed();
+  }
+
+  override async removeSubscriptions(client: { id: string }, subs: string[]): Promise<void> {
+    this.changed();
+    await super.removeSubscriptions(client, subs);
+    this.changed();
+  }
+
+  override async cleanSubscriptions(client: { id: string }): Promise<void> {
+    this.changed();
+    await super.cleanSubscriptions(client);
+    this.changed();
+  }
+
+  override async destroy(): Promise<void> {
+    this.changed();
+    await super.destroy();
+    this.changed();
+  }
 
   private queue(id: string, create: boolean): OutQueue | undefined {
     let q = this.queues.get(id);

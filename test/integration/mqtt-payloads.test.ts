@@ -201,6 +201,41 @@ test('mqtt-payloads - PUBACKs come in PUBLISH order even when a later read needs
   await c.end();
 });
 
+test('mqtt-payloads - subscribing, unsubscribing and persistent sessions take effect at once on topics already published to', async () => {
+  // Who subscribes to a topic is remembered per topic after its first message: every change must show.
+  const url = `mqtt://127.0.0.1:${gw.mqttPort}`;
+  await decide('verify', 'NOREAD'); // the verdict and reject topics of verify have been published to
+  const late = await connectClient(url, { clientId: 'late-hmi' });
+  await subscribeGranted(late, [`${T}/verify/verdict`], 0);
+  await decide('verify', 'NOREAD');
+  assert.is((await late.waitFor(1, 2000)).length, 1, 'a subscriber that came later gets the next verdict');
+  await late.client.unsubscribeAsync(`${T}/verify/verdict`);
+  await decide('verify', 'NOREAD');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.is(late.messages.length, 1, 'nothing after unsubscribing');
+  await subscribeGranted(late, [`${T}/+/reject`], 0);
+  await decide('verify', 'NOREAD');
+  assert.equal((await late.waitFor(2, 2000)).map((m) => m.topic), [`${T}/verify/verdict`, `${T}/verify/reject`], 'another filter matching the same topic');
+  await late.end();
+
+  // A persistent session away: its QoS 1 messages are queued while it is subscribed, not after it unsubscribes.
+  const opts = { clientId: 'away-hmi', clean: false } as const;
+  let away = await connectClient(url, opts);
+  await subscribeGranted(away, [`${T}/verify/reject`], 1);
+  await away.end();
+  await decide('verify', 'NOREAD');
+  away = await connectClient(url, opts);
+  const queued = await away.waitFor(1, 3000);
+  assert.equal(queued.map((m) => m.json<V>().reason), ['NO_READ'], 'the reject sent while away is delivered on return');
+  await away.client.unsubscribeAsync(`${T}/verify/reject`);
+  await away.end();
+  await decide('verify', 'NOREAD');
+  away = await connectClient(url, opts);
+  await new Promise((r) => setTimeout(r, 200));
+  assert.is(away.messages.length, 0, 'nothing queued after unsubscribing');
+  await away.end();
+});
+
 test('mqtt-payloads - verdict QoS is configurable', async () => {
   const t2 = tempDir('sg-mqqos-');
   const g0 = await startGateway(testConfig(t2.dir, 'nats://127.0.0.1:1', { mqtt: { verdictQos: 0 } as never }), silentLog);
