@@ -123,6 +123,11 @@ export interface Report {
   simulatorLoopDelayMs: { p50: number; p99: number; max: number };
   /** The bare aedes QoS 1 ceiling measured in the same run, and the gateway's throughput as a share of it. */
   baseline?: { aedesQos1PerS: number; ratio: number };
+  /**
+   * A run before this one against the same gateway (its own serials, checked the same way, its figures kept
+   * apart): compiled code, a grown heap and warm caches, so that these figures are the steady state's.
+   */
+  warmup?: WarmupSummary;
   /** Ramp mode: every step, and the highest rate sustained with p99 under the budget and no error. */
   ramp?: { sustainedRate: number; p99BudgetMs: number; steps: { rate: number; passed: boolean; throughput: number; p99: number; failures: string[] }[] };
   timeline: TimelineSample[];
@@ -241,6 +246,31 @@ export function buildReport(x: ReportInput): Report {
   return r;
 }
 
+/** What a warm-up run did (report.warmup). */
+export interface WarmupSummary {
+  rate: number;
+  durationS: number;
+  reads: number;
+  throughput: number;
+  latencyMs: { p50: number; p99: number };
+  passed: boolean;
+  failures: string[];
+}
+
+export function warmupSummary(r: Report): WarmupSummary {
+  return { rate: r.offeredRate, durationS: r.durationS, reads: r.reads, throughput: r.throughput, latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99 }, passed: r.passed, failures: r.failures };
+}
+
+/** A report's figures count after the warm-up; its verdict counts the warm-up's errors too. */
+export function withWarmup(r: Report, w: WarmupSummary): Report {
+  r.warmup = w;
+  if (!w.passed) {
+    r.failures.unshift(...w.failures.map((f) => `warm-up: ${f}`));
+    r.passed = false;
+  }
+  return r;
+}
+
 /** The report without its timeline, for a terminal. */
 export function summary(r: Report): string {
   const l = r.latencyMs;
@@ -251,6 +281,7 @@ export function summary(r: Report): string {
     `  CPU: simulator ${r.cpu.simulatorPct}% of a core (its event-loop delay p99 ${r.simulatorLoopDelayMs.p99} ms), gateway ${r.cpu.gatewayPct ?? '?'}%; load ${r.machine.loadAvgAtStart1m} -> ${r.machine.loadAvg1m} on ${r.machine.cpus} cores`,
     `  mismatches ${r.mismatches}, missing verdicts ${r.missingVerdicts}, central events ${r.centralEvents}/${r.expectedEvents}, lost ${r.lost}, duplicates ${r.duplicatesAtCentral}`,
   ];
+  if (r.warmup !== undefined) lines.push(`  after a warm-up of ${r.warmup.durationS} s at ${r.warmup.rate} reads/s (${r.warmup.reads} reads, ${r.warmup.passed ? 'exact' : 'FAILED'}; its p99 ${r.warmup.latencyMs.p99} ms, not counted above)`);
   if (r.baseline !== undefined) lines.push(`  bare aedes QoS 1 ceiling ${r.baseline.aedesQos1PerS}/s: the gateway's throughput is ${(r.baseline.ratio * 100).toFixed(1)}% of it`);
   if (r.faults.length > 0) lines.push(`  faults: ${r.faults.map((x) => `${x.kind}@${x.atS}s${x.durationS > 0 ? ` for ${x.durationS}s` : ''}`).join(', ')}`);
   if (r.plc !== null) lines.push(`  PLC: ${r.plc.produced} reads (${r.plc.producedOffline} while its server was down), ${r.plc.decided} decided, ${r.plc.undecided} undecided, p99 ${r.plc.latencyMs.p99} ms`);

@@ -8,7 +8,7 @@ import { GatewayError } from '../gateway/errors.js';
 import { measureAedesCeiling, type BaselineResult } from './baseline.js';
 import { connectNats, ensureStreams } from './central.js';
 import type { FaultSpecs } from './faults.js';
-import type { Report } from './report.js';
+import { warmupSummary, withWarmup, type Report, type WarmupSummary } from './report.js';
 import { runLoad, type LoadOptions } from './run.js';
 import { DEFAULT_LAYOUT, type SiteLayout } from './site.js';
 import { Target, type PlcOptions } from './target.js';
@@ -37,6 +37,11 @@ export interface SimulateOptions {
   layout: SiteLayout;
   rate: number;
   durationS: number;
+  /**
+   * Seconds of load before the measured run (at its rate; before a ramp, at the ramp's first rate), checked
+   * like the run but kept out of its figures; 0: none.
+   */
+  warmupS?: number;
   seed: number;
   runId?: number;
   errorRate: number;
@@ -78,6 +83,9 @@ export interface SimulateResult {
   /** Where the spawned gateway's files are (kept with keepDir). */
   dir: string | null;
 }
+
+/** The warm-up's step number: its seed and run id differ from every measured step's. */
+const WARMUP_STEP = 1000;
 
 function runIdFrom(o: SimulateOptions, step: number): number {
   return ((o.runId ?? (Date.now() % 2_000_000_000)) + step * 7919) >>> 0;
@@ -146,7 +154,15 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       if (o.signal !== undefined) l.signal = o.signal;
       return l;
     };
+    let warmup: WarmupSummary | undefined;
+    if ((o.warmupS ?? 0) > 0 && !o.signal?.aborted) {
+      const rate = o.ramp === null ? o.rate : o.ramp.startRate;
+      say(`warming up: ${rate} reads/s for ${o.warmupS} s (checked, not counted in the figures)`);
+      warmup = warmupSummary(await runLoad(target, nc, load(rate, o.warmupS!, WARMUP_STEP)));
+      say(`warm-up ${warmup.passed ? 'exact' : `failed: ${warmup.failures.join('; ')}`}: p99 ${warmup.latencyMs.p99} ms`);
+    }
     const finish = (r: Report): Report => {
+      if (warmup !== undefined) withWarmup(r, warmup);
       if (baseline !== undefined) r.baseline = { aedesQos1PerS: baseline.qos1PerS, ratio: Math.round((r.throughput / baseline.qos1PerS) * 1000) / 1000 };
       return r;
     };

@@ -31,6 +31,8 @@ Target
 Workload
   --rate N                reads per second offered (default 1000)
   --duration S            seconds (default 10)
+  --warmup S              seconds of load before the run, at its rate, checked but not counted in its figures
+                            (compiled code, warm caches: the steady state); default 0
   --lines N               lines (default ${DEFAULT_LAYOUT.lines})
   --stations N            stations per line, at least 5; more are inspection points (default ${DEFAULT_LAYOUT.stations})
   --site ID               site id (default ${DEFAULT_LAYOUT.site}; with --spawn a site of the run's own, sim-XXXX)
@@ -99,7 +101,7 @@ export default async function simulateCmd(argv: string[]): Promise<number> {
     argv,
     {
       mqtt: s, http: s, 'gateway-id': s, spawn: b, nats: s, 'print-config': b,
-      rate: s, duration: s, lines: s, stations: s, site: s, 'case-size': s, 'cases-per-pallet': s, products: s, seed: s, 'run-id': s,
+      rate: s, duration: s, warmup: s, lines: s, stations: s, site: s, 'case-size': s, 'cases-per-pallet': s, products: s, seed: s, 'run-id': s,
       errors: s, 'error-mix': s, 'seed-via': s, 'lag-ticks': s,
       ramp: b, 'ramp-start': s, 'ramp-factor': s, 'ramp-max': s, 'ramp-step': s, 'p99-budget': s, baseline: b,
       'kill-gateway-every': s, 'uplink-outage': s, 'outage-mode': s, 'plc-restart': s, 'plc-readers': s, 'plc-rate': s,
@@ -154,6 +156,7 @@ export default async function simulateCmd(argv: string[]): Promise<number> {
     layout,
     rate: num(str('rate'), 'rate', 1, 10_000_000) ?? 1000,
     durationS: num(str('duration'), 'duration', 1, 86_400) ?? 10,
+    warmupS: num(str('warmup'), 'warmup', 0, 3600) ?? 0,
     seed: num(str('seed'), 'seed', 0, 2 ** 31) ?? 1,
     errorRate: share(str('errors')),
     errorMix,

@@ -55,12 +55,12 @@ test.after(async (ctx) => {
   await ctx.nats?.dispose();
 });
 
-test('simulate - the command line run is exact and writes the report and a self-contained HTML file', async ({ nats }) => {
+test('simulate - the command line run (after a warm-up) is exact and writes the report and a self-contained HTML file', async ({ nats }) => {
   const t = tempDir('sg-simrun-');
   try {
     const report = join(t.dir, 'report.json');
     const html = join(t.dir, 'report.html');
-    const p = runScangate(['simulate', '--spawn', '--nats', nats.url, '--rate', '500', '--duration', '4', '--lines', '2', '--seed', '11', '--report', report, '--html', html, '--quiet']);
+    const p = runScangate(['simulate', '--spawn', '--nats', nats.url, '--rate', '500', '--duration', '4', '--warmup', '2', '--lines', '2', '--seed', '11', '--report', report, '--html', html, '--quiet']);
     const { code } = await p.exited(90_000);
     assert.is(code, 0, p.output());
     const r = JSON.parse(readFileSync(report, 'utf8')) as Record<string, unknown>;
@@ -73,6 +73,10 @@ test('simulate - the command line run is exact and writes the report and a self-
     assert.is(r.centralEvents, r.expectedEvents);
     assert.ok((r.rejected as number) > 0 && Object.keys(r.byReason as object).length > 3, 'the error mix produced rejects of several reasons');
     assert.ok((r.latencyMs as { p99: number }).p99 > 0);
+    // The warm-up ran first, was checked, and its reads are not in the run's figures.
+    const w = r.warmup as { rate: number; durationS: number; reads: number; passed: boolean; latencyMs: { p99: number } };
+    assert.equal([w.rate, w.durationS, w.reads, w.passed], [500, 2, 1000, true]);
+    assert.ok(w.latencyMs.p99 > 0);
     // The stdout line is the report without its timeline.
     const line = JSON.parse(p.output().split('\n').find((l) => l.startsWith('{"offeredRate"'))!) as Record<string, unknown>;
     assert.is(line.reads, 2000);
@@ -82,6 +86,7 @@ test('simulate - the command line run is exact and writes the report and a self-
     assert.ok((page.match(/<svg /g) ?? []).length >= 4, 'four charts or more');
     assert.not.match(page, /(src|href)=["']?https?:/, 'nothing is fetched from the network');
     assert.not.match(page, /<script/);
+    assert.match(page, /warm-up before the run \(not in the figures\)/);
   } finally {
     t.dispose();
   }

@@ -6,6 +6,7 @@
 import { compileParser, isValidGs1Key } from '../../gateway/parse/index.js';
 import { readVerdict } from '../../simulator/controller.js';
 import { CSET82 } from '../../simulator/population.js';
+import { withWarmup, type Report, type WarmupSummary } from '../../simulator/report.js';
 import { DEFAULT_LAYOUT } from '../../simulator/site.js';
 import { ERROR_KINDS, Kind, REASON, Workload, type WorkloadOptions } from '../../simulator/workload.js';
 import { assert, suite } from '../helpers/uvu.js';
@@ -120,6 +121,16 @@ test('simulate - a verdict read from its bytes says what JSON.parse says', () =>
     const j = JSON.parse(JSON.stringify(c)) as Record<string, unknown>;
     for (const k of ['seq', 'device', 'verdict', 'reason', 'status', 'gtin', 'serial', 'sscc', 'eventId', 'duplicateRead'] as const) assert.is(v[k], j[k], k);
   }
+});
+
+test('simulate - a warm-up is reported apart, and its errors fail the run', () => {
+  const report = () => ({ passed: true, failures: [] as string[] }) as unknown as Report;
+  const w: WarmupSummary = { rate: 100, durationS: 2, reads: 200, throughput: 100, latencyMs: { p50: 1, p99: 2 }, passed: true, failures: [] };
+  const ok = withWarmup(report(), w);
+  assert.equal([ok.passed, ok.failures, ok.warmup], [true, [], w]);
+  const bad = withWarmup(report(), { ...w, passed: false, failures: ['1 mismatch'] });
+  assert.is(bad.passed, false);
+  assert.equal(bad.failures, ['warm-up: 1 mismatch']);
 });
 
 test.run();
