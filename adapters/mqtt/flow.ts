@@ -15,7 +15,7 @@ import { filterMatches, levels } from './acl.js';
 import type { MqttStats } from './stats.js';
 
 /** A connection's stream, as far as flow control looks at it. */
-export type Corkable = { writableLength?: number; cork?: () => void; uncork?: () => void; sgCorked?: boolean; sgCorkBase?: number };
+export type Corkable = { writableLength?: number; cork?: () => void; uncork?: () => void; sgCorked?: boolean; sgCorkBase?: number; sgPending?: boolean };
 
 function noop(): void {}
 
@@ -70,19 +70,37 @@ export class SubscriptionTracker {
 }
 
 /**
- * Deliveries of one loop turn to one subscriber go out in one write: aedes writes each message in its own
- * setImmediate, so a socket is corked when its first message is forwarded and uncorked one turn later.
+ * Deliveries of one loop turn to one subscriber go out in one write. aedes writes each message in a setImmediate
+ * of its own (after the session store's promise for a persistent session), so a socket is corked when its first
+ * message is forwarded and uncorked one turn later, in the check phase. Messages forwarded in the meantime are
+ * written in that same check phase, after the uncork: such a socket is corked again at once, and uncorked a turn
+ * later, so that a subscriber taking a verdict every few microseconds gets one write per loop turn, not one per
+ * verdict (at 8,000 reads/s to 8 line controllers they were most of the gateway's system calls).
  */
 export class Corker {
-  private readonly corked: Corkable[] = [];
+  private corked: Corkable[] = [];
+  private spare: Corkable[] = [];
+  private scheduled = false;
 
   cork(conn: Corkable): void {
-    if (conn.sgCorked === true || typeof conn.cork !== 'function') return;
+    if (conn.sgCorked === true) {
+      conn.sgPending = true; // a message on its way: written after the pending uncork
+      return;
+    }
+    if (typeof conn.cork !== 'function') return;
+    this.hold(conn);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => setImmediate(this.uncorkAll));
+    }
+  }
+
+  private hold(conn: Corkable): void {
     conn.sgCorkBase = conn.writableLength ?? 0;
-    conn.cork();
+    conn.cork!();
     conn.sgCorked = true;
+    conn.sgPending = false;
     this.corked.push(conn);
-    if (this.corked.length === 1) setImmediate(() => setImmediate(this.uncorkAll));
   }
 
   /** Write what waits on this connection now (before a PUBACK, which must never wait). */
@@ -93,12 +111,20 @@ export class Corker {
   }
 
   private readonly uncorkAll = (): void => {
-    for (const c of this.corked) {
+    const list = this.corked;
+    this.corked = this.spare;
+    for (const c of list) {
       if (c.sgCorked !== true) continue; // flushed early
       c.sgCorked = false;
       c.uncork!();
+      // Forwarded since it was corked: its message is written in this check phase, after this callback.
+      if (c.sgPending === true) this.hold(c);
     }
-    this.corked.length = 0;
+    list.length = 0;
+    this.spare = list;
+    // Run again next turn (a setImmediate queued from the check phase runs in the next one).
+    this.scheduled = this.corked.length > 0;
+    if (this.scheduled) setImmediate(this.uncorkAll);
   };
 }
 
