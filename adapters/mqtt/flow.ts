@@ -15,7 +15,16 @@ import { filterMatches, levels } from './acl.js';
 import type { MqttStats } from './stats.js';
 
 /** A connection's stream, as far as flow control looks at it. */
-export type Corkable = { writableLength?: number; cork?: () => void; uncork?: () => void; sgCorked?: boolean; sgCorkBase?: number; sgPending?: boolean };
+export type Corkable = {
+  writableLength?: number;
+  /** Above its high-water mark: aedes waits for 'drain', which comes only once everything buffered is written. */
+  writableNeedDrain?: boolean;
+  cork?: () => void;
+  uncork?: () => void;
+  sgCorked?: boolean;
+  sgCorkBase?: number;
+  sgPending?: boolean;
+};
 
 function noop(): void {}
 
@@ -76,6 +85,9 @@ export class SubscriptionTracker {
  * written in that same check phase, after the uncork: such a socket is corked again at once, and uncorked a turn
  * later, so that a subscriber taking a verdict every few microseconds gets one write per loop turn, not one per
  * verdict (at 8,000 reads/s to 8 line controllers they were most of the gateway's system calls).
+ * A socket waiting for 'drain' is never corked: 'drain' comes when its buffer empties, and data held back for
+ * the next turn would keep it from ever emptying while messages keep coming, so aedes would take a subscriber
+ * that keeps up for a stalled one and disconnect it after drainTimeoutMs.
  */
 export class Corker {
   private corked: Corkable[] = [];
@@ -87,7 +99,7 @@ export class Corker {
       conn.sgPending = true; // a message on its way: written after the pending uncork
       return;
     }
-    if (typeof conn.cork !== 'function') return;
+    if (typeof conn.cork !== 'function' || conn.writableNeedDrain === true) return;
     this.hold(conn);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -118,7 +130,7 @@ export class Corker {
       c.sgCorked = false;
       c.uncork!();
       // Forwarded since it was corked: its message is written in this check phase, after this callback.
-      if (c.sgPending === true) this.hold(c);
+      if (c.sgPending === true && c.writableNeedDrain !== true) this.hold(c);
     }
     list.length = 0;
     this.spare = list;

@@ -1,8 +1,10 @@
 /**
  * The embedded broker's write coalescing: the deliveries of one loop turn to one subscriber go out in one write,
  * also while messages keep arriving every turn, with aedes' timing (a delivery is written in a setImmediate of
- * its own, after the session store's promise); and a PUBACK's flush is never held back.
+ * its own, after the session store's promise); a PUBACK's flush is never held back; and a real socket whose reader
+ * keeps up, in bursts, still drains (aedes disconnects a subscriber that does not drain within its timeout).
  */
+import net from 'node:net';
 import { Corker, type Corkable } from '../../adapters/mqtt/flow.js';
 import { assert, suite } from '../helpers/uvu.js';
 
@@ -83,6 +85,60 @@ test('mqtt-corker - a quiet subscriber is uncorked after its last message; a flu
   assert.equal(conn.writes, [['a'], ['b']]);
   for (let i = 0; i < 3; i++) await turn();
   assert.is(conn.corks, 0, 'the early flush leaves nothing corked');
+});
+
+test('mqtt-corker - a subscriber that keeps up in bursts drains within the timeout under continuous load', async () => {
+  const server = net.createServer();
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+  const reader = net.connect((server.address() as net.AddressInfo).port, '127.0.0.1');
+  const conn = await accepted;
+  let received = 0;
+  reader.on('data', (d) => (received += d.length));
+  // The reader takes what comes for 5 ms, then looks away for 5 ms: it keeps up, but the socket fills at times.
+  const blink = setInterval(() => (reader.isPaused() ? reader.resume() : reader.pause()), 5);
+  const corker = new Corker();
+  const msg = Buffer.alloc(300, 1);
+  let sent = 0;
+  let waiting: NodeJS.Timeout | null = null;
+  let timeouts = 0;
+  let longestWaitMs = 0;
+  let waitStart = 0;
+  // aedes' write(): a false return means waiting for 'drain', with one timer per client (drainTimeout 500 ms here).
+  const write = () => {
+    sent += msg.length;
+    if (conn.write(msg) || waiting !== null) return;
+    waitStart = performance.now();
+    waiting = setTimeout(() => {
+      timeouts++;
+      waiting = null;
+    }, 500);
+    conn.once('drain', () => {
+      if (waiting === null) return;
+      clearTimeout(waiting);
+      waiting = null;
+      longestWaitMs = Math.max(longestWaitMs, performance.now() - waitStart);
+    });
+  };
+  const end = performance.now() + 1500;
+  while (performance.now() < end) {
+    // 12 KB a turn: under the socket's high-water mark, so it stays corked from turn to turn.
+    for (let i = 0; i < 40; i++) {
+      corker.cork(conn);
+      setImmediate(() => void Promise.resolve().then(write));
+    }
+    const next = turn();
+    busy(2);
+    await next;
+  }
+  clearInterval(blink);
+  reader.resume();
+  for (let i = 0; i < 100 && received < sent; i++) await new Promise((r) => setTimeout(r, 20));
+  reader.destroy();
+  conn.destroy();
+  server.close();
+  assert.is(received, sent, 'everything written arrived');
+  assert.is(timeouts, 0, `no drain wait ran out (the longest took ${longestWaitMs.toFixed(0)} ms)`);
 });
 
 test.run();
