@@ -125,18 +125,22 @@ export class Corker {
   private readonly uncorkAll = (): void => {
     const list = this.corked;
     this.corked = this.spare;
-    for (const c of list) {
-      if (c.sgCorked !== true) continue; // flushed early
-      c.sgCorked = false;
-      c.uncork!();
-      // Forwarded since it was corked: its message is written in this check phase, after this callback.
-      if (c.sgPending === true && c.writableNeedDrain !== true) this.hold(c);
+    try {
+      for (const c of list) {
+        if (c.sgCorked !== true) continue; // flushed early
+        c.sgCorked = false;
+        c.uncork!();
+        // Forwarded again while corked: most likely its message is written in this check phase, after this
+        // callback (if it was written already, the socket stays corked one turn with nothing in it).
+        if (c.sgPending === true && c.writableNeedDrain !== true) this.hold(c);
+      }
+    } finally {
+      list.length = 0;
+      this.spare = list;
+      // Run again next turn (a setImmediate queued from the check phase runs in the next one).
+      this.scheduled = this.corked.length > 0;
+      if (this.scheduled) setImmediate(this.uncorkAll);
     }
-    list.length = 0;
-    this.spare = list;
-    // Run again next turn (a setImmediate queued from the check phase runs in the next one).
-    this.scheduled = this.corked.length > 0;
-    if (this.scheduled) setImmediate(this.uncorkAll);
   };
 }
 

@@ -9,7 +9,9 @@
  *
  * Every publish asks which persistent sessions subscribe to its topic (subscriptionsByTopic: a trie walk that
  * splits the topic and builds a fresh list): a gateway publishes to a few hundred topics at most (a verdict and a
- * reject topic per station), so the answers are kept per topic until any subscription changes.
+ * reject topic per station), so the answers are kept per topic until any subscription changes. (With the
+ * `broadcastSubscriptions` option other brokers' subscriptions would change the trie behind these methods:
+ * this class is built without it, for one broker.)
  */
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
@@ -185,9 +187,9 @@ class Index<K> {
 /** One broker's packets by counter; keyOf answers no key for another broker's packet. */
 class CounterIndex {
   readonly index = new Index<number>();
-  readonly keyOf: (p: OutPacket) => number | undefined;
+  readonly keyOf: (p: OutPacket) => number;
   constructor(brokerId: string) {
-    this.keyOf = (p) => (p.brokerId === brokerId ? p.brokerCounter : undefined);
+    this.keyOf = (p) => (p.brokerId === brokerId ? p.brokerCounter : Number.NaN); // NaN equals no key
   }
 }
 

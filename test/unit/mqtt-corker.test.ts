@@ -13,6 +13,8 @@ const test = suite('mqtt-corker');
 /** A stream as far as corking goes (Node's semantics: a counter; the last uncork writes what waits, in one go). */
 class FakeConn implements Corkable {
   corks = 0;
+  /** uncork() calls that found nothing corked: each would release someone else's cork on a real socket. */
+  strayUncorks = 0;
   waiting: string[] = [];
   /** Each element: the messages of one write to the socket. */
   writes: string[][] = [];
@@ -21,16 +23,21 @@ class FakeConn implements Corkable {
     this.corks++;
   }
   uncork(): void {
-    if (this.corks === 0) return;
+    if (this.corks === 0) {
+      this.strayUncorks++;
+      return;
+    }
     this.corks--;
     if (this.corks === 0 && this.waiting.length > 0) {
       this.writes.push(this.waiting);
       this.waiting = [];
     }
   }
+  /** As mqtt-packet's writeToStream: corks the stream itself and uncorks it on the next tick. */
   write(m: string): void {
-    if (this.corks > 0) this.waiting.push(m);
-    else this.writes.push([m]);
+    this.cork();
+    this.waiting.push(m);
+    process.nextTick(() => this.uncork());
   }
 }
 
@@ -66,6 +73,7 @@ test('mqtt-corker - messages forwarded every turn: one write per turn, none lost
   for (let i = 0; i < 5; i++) await turn();
   assert.equal(conn.writes.flat(), sent, 'every message written once, in order');
   assert.is(conn.corks, 0, 'left uncorked');
+  assert.is(conn.strayUncorks, 0, 'every uncork matched a cork');
   assert.ok(conn.writes.length <= turns + 1, `${conn.writes.length} writes for ${turns} turns of 5 messages`);
 });
 
@@ -83,8 +91,12 @@ test('mqtt-corker - a quiet subscriber is uncorked after its last message; a flu
   assert.equal(conn.waiting, ['b'], 'corked until the turn ends');
   corker.flushNow(conn);
   assert.equal(conn.writes, [['a'], ['b']]);
+  // Forwarded again in the same turn after the early flush: corked anew, written a turn later.
+  deliver(corker, conn, 'c');
   for (let i = 0; i < 3; i++) await turn();
+  assert.equal(conn.writes, [['a'], ['b'], ['c']]);
   assert.is(conn.corks, 0, 'the early flush leaves nothing corked');
+  assert.is(conn.strayUncorks, 0, 'every uncork matched a cork');
 });
 
 test('mqtt-corker - a subscriber that keeps up in bursts drains within the timeout under continuous load', async () => {
