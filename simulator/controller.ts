@@ -131,9 +131,23 @@ export class LineController {
     });
   }
 
+  /**
+   * Close. A persistent session is ended too (a connection with a clean session under the same client id):
+   * otherwise the broker would keep every later verdict of the line for a controller that never comes back
+   * (each run has controllers of its own), and the next run, or the measured run after a warm-up, would pay
+   * for it.
+   */
   async close(): Promise<void> {
     this.closing = true;
     await this.conn.close();
+    if (this.conn.opts.clean) return;
+    const end = new WireConnection({ ...this.conn.opts, clean: true, keepaliveS: 0 }, { onPacket: () => undefined });
+    try {
+      await end.open();
+      await end.close();
+    } catch {
+      // The broker cannot be reached now: the session is left as it is.
+    }
   }
 
   kill(): void {

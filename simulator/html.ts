@@ -192,7 +192,8 @@ export function renderHtml(r: Report): string {
     ['lost / duplicated at central', `${r.lost} / ${r.duplicatesAtCentral}`],
     ['CPU (% of one core)', `simulator ${r.cpu.simulatorPct}% (its event-loop delay p99 ${r.simulatorLoopDelayMs.p99} ms) · gateway ${r.cpu.gatewayPct ?? '?'}%`],
   ];
-  if (r.warmup !== undefined) headline.push(['warm-up before the run (not in the figures)', `${r.warmup.durationS} s at ${r.warmup.rate} reads/s: ${r.warmup.reads} reads, ${r.warmup.passed ? 'exact' : 'FAILED'}, p50 ${r.warmup.latencyMs.p50} ms · p99 ${r.warmup.latencyMs.p99} ms`]);
+  if (r.warmup?.runAfter === false) headline.push(['warm-up', 'these are the warm-up\'s figures: the run after it was not started']);
+  else if (r.warmup !== undefined) headline.push(['warm-up before the run (not in the figures)', `${r.warmup.durationS} s at ${r.warmup.rate} reads/s: ${r.warmup.reads} reads, ${r.warmup.passed ? 'exact' : 'FAILED'}, p50 ${r.warmup.latencyMs.p50} ms · p99 ${r.warmup.latencyMs.p99} ms`]);
   if (r.baseline !== undefined) headline.push(['bare aedes QoS 1 ceiling (same run)', `${r.baseline.aedesQos1PerS}/s; gateway = ${(r.baseline.ratio * 100).toFixed(1)}% of it`]);
   if (r.ramp !== undefined) headline.push(['ramp: highest rate sustained', `${r.ramp.sustainedRate} reads/s (p99 <= ${r.ramp.p99BudgetMs} ms, no error)`]);
   if (r.plc !== null) {

@@ -255,10 +255,21 @@ export interface WarmupSummary {
   latencyMs: { p50: number; p99: number };
   passed: boolean;
   failures: string[];
+  /** false: the warm-up failed or was stopped, and the report holding this is the warm-up's own. */
+  runAfter: boolean;
 }
 
 export function warmupSummary(r: Report): WarmupSummary {
-  return { rate: r.offeredRate, durationS: r.durationS, reads: r.reads, throughput: r.throughput, latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99 }, passed: r.passed, failures: r.failures };
+  return { rate: r.offeredRate, durationS: r.durationS, reads: r.reads, throughput: r.throughput, latencyMs: { p50: r.latencyMs.p50, p99: r.latencyMs.p99 }, passed: r.passed, failures: [...r.failures], runAfter: true };
+}
+
+/** The result when the warm-up failed or was stopped: its own report, every failure marked as the warm-up's. */
+export function warmupOnly(r: Report, w: WarmupSummary, stopped: boolean): Report {
+  r.warmup = { ...w, runAfter: false };
+  r.failures = r.failures.map((f) => `warm-up: ${f}`);
+  if (!w.passed) r.failures.push(`the ${stopped ? 'stopped' : 'failed'} warm-up's report: the run after it was not started`);
+  r.passed = w.passed;
+  return r;
 }
 
 /** A report's figures count after the warm-up; its verdict counts the warm-up's errors too. */
@@ -281,7 +292,8 @@ export function summary(r: Report): string {
     `  CPU: simulator ${r.cpu.simulatorPct}% of a core (its event-loop delay p99 ${r.simulatorLoopDelayMs.p99} ms), gateway ${r.cpu.gatewayPct ?? '?'}%; load ${r.machine.loadAvgAtStart1m} -> ${r.machine.loadAvg1m} on ${r.machine.cpus} cores`,
     `  mismatches ${r.mismatches}, missing verdicts ${r.missingVerdicts}, central events ${r.centralEvents}/${r.expectedEvents}, lost ${r.lost}, duplicates ${r.duplicatesAtCentral}`,
   ];
-  if (r.warmup !== undefined) lines.push(`  after a warm-up of ${r.warmup.durationS} s at ${r.warmup.rate} reads/s (${r.warmup.reads} reads, ${r.warmup.passed ? 'exact' : 'FAILED'}; its p99 ${r.warmup.latencyMs.p99} ms, not counted above)`);
+  if (r.warmup?.runAfter === false) lines.push('  these are the warm-up\'s figures: the run after it was not started');
+  else if (r.warmup !== undefined) lines.push(`  after a warm-up of ${r.warmup.durationS} s at ${r.warmup.rate} reads/s (${r.warmup.reads} reads, ${r.warmup.passed ? 'exact' : 'FAILED'}; its p99 ${r.warmup.latencyMs.p99} ms, not counted above)`);
   if (r.baseline !== undefined) lines.push(`  bare aedes QoS 1 ceiling ${r.baseline.aedesQos1PerS}/s: the gateway's throughput is ${(r.baseline.ratio * 100).toFixed(1)}% of it`);
   if (r.faults.length > 0) lines.push(`  faults: ${r.faults.map((x) => `${x.kind}@${x.atS}s${x.durationS > 0 ? ` for ${x.durationS}s` : ''}`).join(', ')}`);
   if (r.plc !== null) lines.push(`  PLC: ${r.plc.produced} reads (${r.plc.producedOffline} while its server was down), ${r.plc.decided} decided, ${r.plc.undecided} undecided, p99 ${r.plc.latencyMs.p99} ms`);

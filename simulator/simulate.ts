@@ -8,7 +8,7 @@ import { GatewayError } from '../gateway/errors.js';
 import { measureAedesCeiling, type BaselineResult } from './baseline.js';
 import { connectNats, ensureStreams } from './central.js';
 import type { FaultSpecs } from './faults.js';
-import { warmupSummary, withWarmup, type Report, type WarmupSummary } from './report.js';
+import { warmupOnly, warmupSummary, withWarmup, type Report, type WarmupSummary } from './report.js';
 import { runLoad, type LoadOptions } from './run.js';
 import { DEFAULT_LAYOUT, type SiteLayout } from './site.js';
 import { Target, type PlcOptions } from './target.js';
@@ -158,8 +158,17 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     if ((o.warmupS ?? 0) > 0 && !o.signal?.aborted) {
       const rate = o.ramp === null ? o.rate : o.ramp.startRate;
       say(`warming up: ${rate} reads/s for ${o.warmupS} s (checked, not counted in the figures)`);
-      warmup = warmupSummary(await runLoad(target, nc, load(rate, o.warmupS!, WARMUP_STEP)));
+      const wr = await runLoad(target, nc, load(rate, o.warmupS!, WARMUP_STEP));
+      warmup = warmupSummary(wr);
       say(`warm-up ${warmup.passed ? 'exact' : `failed: ${warmup.failures.join('; ')}`}: p99 ${warmup.latencyMs.p99} ms`);
+      if (!warmup.passed || o.signal?.aborted) {
+        // Nothing after a failed or stopped warm-up: its own report is the result, and says so.
+        const r = warmupOnly(wr, warmup, o.signal?.aborted === true);
+        if (baseline !== undefined) r.baseline = { aedesQos1PerS: baseline.qos1PerS, ratio: Math.round((r.throughput / baseline.qos1PerS) * 1000) / 1000 };
+        const res: SimulateResult = { report: r, dir: target.dir };
+        if (baseline !== undefined) res.baseline = baseline;
+        return res;
+      }
     }
     const finish = (r: Report): Report => {
       if (warmup !== undefined) withWarmup(r, warmup);

@@ -31,8 +31,8 @@ Target
 Workload
   --rate N                reads per second offered (default 1000)
   --duration S            seconds (default 10)
-  --warmup S              seconds of load before the run, at its rate, checked but not counted in its figures
-                            (compiled code, warm caches: the steady state); default 0
+  --warmup S              seconds of load before the run (at its rate; with --ramp, at --ramp-start), checked
+                            but not counted in its figures (compiled code, warm caches: the steady state); default 0
   --lines N               lines (default ${DEFAULT_LAYOUT.lines})
   --stations N            stations per line, at least 5; more are inspection points (default ${DEFAULT_LAYOUT.stations})
   --site ID               site id (default ${DEFAULT_LAYOUT.site}; with --spawn a site of the run's own, sim-XXXX)

@@ -7,7 +7,7 @@ import { startGateway, type Gateway } from '../../cli/daemon.js';
 import { configSchema } from '../../gateway/config/index.js';
 import { GatewayError } from '../../gateway/errors.js';
 import { decodeEventBatch, encodeEventBatch } from '../../protocol/index.js';
-import { DEFAULT_LAYOUT, gatewayConfig } from '../../simulator/site.js';
+import { DEFAULT_LAYOUT, gatewayConfig, lineId, lineStations } from '../../simulator/site.js';
 import { simulate, type SimulateOptions } from '../../simulator/simulate.js';
 import { ERROR_KINDS } from '../../simulator/workload.js';
 import { startNats, type NatsServer } from '../helpers/nats.js';
@@ -75,6 +75,16 @@ test('simulate - an unchanged gateway passes: zero mismatches, zero lost', async
   assert.is(r.reads, 1200);
   assert.is(r.centralEvents, r.expectedEvents);
   assert.ok(r.rejected > 0, 'errors were injected');
+  // The run's line controllers (persistent sessions) ended their sessions when it was over: the broker keeps no
+  // verdicts for them.
+  const broker = (gw.mqtt.ingress as unknown as { sink: { broker: { persistence: { subscriptionsByTopic(t: string): Promise<{ clientId: string }[]> } } } }).sink.broker;
+  const persistence = broker.persistence;
+  for (let l = 0; l < layout.lines; l++) {
+    for (const st of lineStations(layout)) {
+      const subs = await persistence.subscriptionsByTopic(`${layout.topicPrefix}/${layout.site}/${lineId(l)}/${st.id}/verdict`);
+      assert.equal(subs.map((s) => s.clientId), [], `${lineId(l)}/${st.id}: no session left subscribed`);
+    }
+  }
 });
 
 test('simulate - refuses a gateway configured for another site layout before the first read', async ({ gw, nats }) => {

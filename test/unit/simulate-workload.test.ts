@@ -6,7 +6,7 @@
 import { compileParser, isValidGs1Key } from '../../gateway/parse/index.js';
 import { readVerdict } from '../../simulator/controller.js';
 import { CSET82 } from '../../simulator/population.js';
-import { withWarmup, type Report, type WarmupSummary } from '../../simulator/report.js';
+import { warmupOnly, withWarmup, type Report, type WarmupSummary } from '../../simulator/report.js';
 import { DEFAULT_LAYOUT } from '../../simulator/site.js';
 import { ERROR_KINDS, Kind, REASON, Workload, type WorkloadOptions } from '../../simulator/workload.js';
 import { assert, suite } from '../helpers/uvu.js';
@@ -125,12 +125,18 @@ test('simulate - a verdict read from its bytes says what JSON.parse says', () =>
 
 test('simulate - a warm-up is reported apart, and its errors fail the run', () => {
   const report = () => ({ passed: true, failures: [] as string[] }) as unknown as Report;
-  const w: WarmupSummary = { rate: 100, durationS: 2, reads: 200, throughput: 100, latencyMs: { p50: 1, p99: 2 }, passed: true, failures: [] };
+  const w: WarmupSummary = { rate: 100, durationS: 2, reads: 200, throughput: 100, latencyMs: { p50: 1, p99: 2 }, passed: true, failures: [], runAfter: true };
   const ok = withWarmup(report(), w);
   assert.equal([ok.passed, ok.failures, ok.warmup], [true, [], w]);
   const bad = withWarmup(report(), { ...w, passed: false, failures: ['1 mismatch'] });
   assert.is(bad.passed, false);
   assert.equal(bad.failures, ['warm-up: 1 mismatch']);
+  // A failed warm-up is the whole result: its report, marked, and nothing run after it.
+  const own = { passed: false, failures: ['1 mismatch'] } as unknown as Report;
+  const only = warmupOnly(own, { ...w, passed: false, failures: ['1 mismatch'] }, false);
+  assert.is(only.passed, false);
+  assert.equal(only.failures, ['warm-up: 1 mismatch', "the failed warm-up's report: the run after it was not started"]);
+  assert.is(only.warmup?.runAfter, false);
 });
 
 test.run();
