@@ -221,24 +221,45 @@ export function decoupleDeliveries(broker: Aedes, subs: SubscriptionTracker): vo
   };
 }
 
-/** At most `max` QoS 1 messages queued per persistent session; beyond, new ones are dropped (counted). */
+/** Refused messages remembered for their delivery; beyond, the memory starts over (see boundSessionQueues). */
+const REFUSED_MAX = 100_000;
+
+/**
+ * At most `max` QoS 1 messages queued per persistent session; beyond, new ones are not queued (counted). A
+ * session that is away misses them. One that is connected but slow to acknowledge still gets them, untracked (not
+ * sent again after a reconnect): aedes records each delivery in the queue first, and a message missing from it
+ * would make it drop the connection, so that a controller lagging behind a busy line would be disconnected again
+ * and again.
+ */
 export function boundSessionQueues(broker: Aedes, max: number, stats: MqttStats): void {
   type Sub = { clientId: string };
+  type Pkt = { brokerId?: string; brokerCounter?: number };
   const p = (broker as unknown as { persistence: Record<string, unknown> }).persistence;
   const counts = new Map<string, number>();
-  const admitOne = (id: string): boolean => {
+  const refused = new Set<string>();
+  const refusedKey = (clientId: string, packet: unknown) => `${clientId}\u0000${(packet as Pkt).brokerId}\u0000${(packet as Pkt).brokerCounter}`;
+  const admitOne = (id: string, packet: unknown): boolean => {
     const n = counts.get(id) ?? 0;
     if (n >= max) {
       stats.droppedSessionQueueFull++;
+      if (refused.size >= REFUSED_MAX) refused.clear();
+      refused.add(refusedKey(id, packet));
       return false;
     }
     counts.set(id, n + 1);
     return true;
   };
   const enqueueCombi = (p.outgoingEnqueueCombi as (subs: Sub[], packet: unknown) => Promise<void>).bind(p);
-  p.outgoingEnqueueCombi = (subs: Sub[], packet: unknown) => (subs.length === 0 ? enqueueCombi(subs, packet) : enqueueCombi(subs.filter((s) => admitOne(s.clientId)), packet));
+  p.outgoingEnqueueCombi = (subs: Sub[], packet: unknown) => (subs.length === 0 ? enqueueCombi(subs, packet) : enqueueCombi(subs.filter((s) => admitOne(s.clientId, packet)), packet));
   const enqueue = (p.outgoingEnqueue as (sub: Sub, packet: unknown) => Promise<void>).bind(p);
-  p.outgoingEnqueue = (sub: Sub, packet: unknown) => (admitOne(sub.clientId) ? enqueue(sub, packet) : Promise.resolve());
+  p.outgoingEnqueue = (sub: Sub, packet: unknown) => (admitOne(sub.clientId, packet) ? enqueue(sub, packet) : Promise.resolve());
+  const update = (p.outgoingUpdate as (c: { id: string }, packet: unknown) => Promise<void>).bind(p);
+  p.outgoingUpdate = (c: { id: string }, packet: unknown) =>
+    update(c, packet).catch((err: unknown) => {
+      // Not queued for lack of room, and its session is connected: deliver it all the same.
+      if (refused.delete(refusedKey(c.id, packet))) return;
+      throw err;
+    });
   const clear = (p.outgoingClearMessageId as (c: { id: string }, packet: unknown) => Promise<unknown>).bind(p);
   p.outgoingClearMessageId = async (c: { id: string }, packet: unknown) => {
     const removed = await clear(c, packet);
