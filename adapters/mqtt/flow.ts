@@ -13,6 +13,7 @@
 import type { Aedes, AedesPublishPacket, Client, PublishPacket, Subscription } from 'aedes';
 import { filterMatches, levels } from './acl.js';
 import type { MqttStats } from './stats.js';
+import { TopicMemo } from './topic-memo.js';
 
 /** A connection's stream, as far as flow control looks at it. */
 export type Corkable = {
@@ -34,7 +35,7 @@ function noop(): void {}
  */
 export class SubscriptionTracker {
   private readonly filters = new Map<string, { filter: string[]; clients: Set<string> }>();
-  private readonly cache = new Map<string, boolean>();
+  private readonly cache = new TopicMemo<boolean>();
 
   add(clientId: string, subs: readonly Subscription[]): void {
     for (const s of subs) {
@@ -72,7 +73,6 @@ export class SubscriptionTracker {
         }
       }
     }
-    if (this.cache.size >= 4096) this.cache.clear();
     this.cache.set(topic, w);
     return w;
   }
@@ -167,16 +167,13 @@ interface Matcher {
   clear(): unknown;
 }
 
-/** Topics whose listener lists are kept at once; beyond, the memo starts over. */
-const MATCH_MEMO_MAX = 4096;
-
 /**
  * Every delivery asks the emitter's trie for the listeners of its topic: a split and a walk that build a fresh
  * list. A gateway publishes to a few hundred topics (a verdict and a reject topic per station), so the lists are
  * kept per topic until any listener is added or removed. mqemitter only reads the list it gets.
  */
 export function memoizeMatches(m: Matcher): void {
-  const memo = new Map<string, unknown[]>();
+  const memo = new TopicMemo<unknown[]>();
   const match = m.match.bind(m);
   const add = m.add.bind(m);
   const remove = m.remove.bind(m);
@@ -197,7 +194,6 @@ export function memoizeMatches(m: Matcher): void {
     let r = memo.get(topic);
     if (r === undefined) {
       r = match(topic);
-      if (memo.size >= MATCH_MEMO_MAX) memo.clear();
       memo.set(topic, r);
     }
     return r;

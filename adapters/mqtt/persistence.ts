@@ -15,6 +15,7 @@
  */
 import { createRequire } from 'node:module';
 import { Readable } from 'node:stream';
+import { TopicMemo } from './topic-memo.js';
 
 const require = createRequire(import.meta.url);
 
@@ -195,61 +196,46 @@ class CounterIndex {
 
 const idOf = (p: OutPacket) => p.messageId;
 
-/** Topics whose subscriber lists are kept at once; beyond, the memo starts over. */
-const MATCH_MEMO_MAX = 4096;
-
 export class IndexedMemoryPersistence extends MemoryPersistence {
   private readonly queues = new Map<string, OutQueue>();
   /** topic -> the sessions subscribing to it, as the trie answered; shared by callers, who only read it. */
-  private readonly matches = new Map<string, unknown[]>();
-  /** Bumped on every subscription change, so that an answer computed across a change is not kept. */
-  private generation = 0;
-
-  private changed(): void {
-    this.generation++;
-    this.matches.clear();
-  }
+  private readonly matches = new TopicMemo<unknown[]>();
 
   override async subscriptionsByTopic(topic: string): Promise<unknown[]> {
     const kept = this.matches.get(topic);
     if (kept !== undefined) return kept;
-    const gen = this.generation;
+    const generation = this.matches.generation;
     const subs = await super.subscriptionsByTopic(topic);
-    if (gen === this.generation) {
-      if (this.matches.size >= MATCH_MEMO_MAX) this.matches.clear();
-      this.matches.set(topic, subs);
-    }
+    this.matches.set(topic, subs, generation);
     return subs;
   }
 
+  /** A change of subscriptions: the memo is cleared before it starts and after it is done. */
+  private async changing(work: () => Promise<void>): Promise<void> {
+    this.matches.clear();
+    await work();
+    this.matches.clear();
+  }
+
+  // async: aedes checks that setup() is an async function.
   override async setup(broker: unknown): Promise<void> {
-    this.changed();
-    await super.setup(broker);
-    this.changed();
+    return this.changing(() => super.setup(broker));
   }
 
   override async addSubscriptions(client: { id: string }, subs: unknown[]): Promise<void> {
-    this.changed();
-    await super.addSubscriptions(client, subs);
-    this.changed();
+    return this.changing(() => super.addSubscriptions(client, subs));
   }
 
   override async removeSubscriptions(client: { id: string }, subs: string[]): Promise<void> {
-    this.changed();
-    await super.removeSubscriptions(client, subs);
-    this.changed();
+    return this.changing(() => super.removeSubscriptions(client, subs));
   }
 
   override async cleanSubscriptions(client: { id: string }): Promise<void> {
-    this.changed();
-    await super.cleanSubscriptions(client);
-    this.changed();
+    return this.changing(() => super.cleanSubscriptions(client));
   }
 
   override async destroy(): Promise<void> {
-    this.changed();
-    await super.destroy();
-    this.changed();
+    return this.changing(() => super.destroy());
   }
 
   private queue(id: string, create: boolean): OutQueue | undefined {
