@@ -250,12 +250,15 @@ export function boundSessionQueues(broker: Aedes, max: number, stats: MqttStats)
   const enqueue = (p.outgoingEnqueue as (sub: Sub, packet: unknown) => Promise<void>).bind(p);
   p.outgoingEnqueue = (sub: Sub, packet: unknown) => (admitOne(sub.clientId, packet) ? enqueue(sub, packet) : Promise.resolve());
   const update = (p.outgoingUpdate as (c: { id: string }, packet: unknown) => Promise<void>).bind(p);
+  // Every QoS 1 delivery to a persistent session passes here: no extra promise unless something was refused.
   p.outgoingUpdate = (c: { id: string }, packet: unknown) =>
-    update(c, packet).catch((err: unknown) => {
-      // Not queued for lack of room, and its session is connected: deliver it all the same.
-      if (refused.delete(refusedKey(c.id, packet))) return;
-      throw err;
-    });
+    refused.size === 0
+      ? update(c, packet)
+      : update(c, packet).catch((err: unknown) => {
+          // Not queued for lack of room, and its session is connected: deliver it all the same.
+          if (refused.delete(refusedKey(c.id, packet))) return;
+          throw err;
+        });
   const clear = (p.outgoingClearMessageId as (c: { id: string }, packet: unknown) => Promise<unknown>).bind(p);
   p.outgoingClearMessageId = async (c: { id: string }, packet: unknown) => {
     const removed = await clear(c, packet);
