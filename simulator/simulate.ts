@@ -154,6 +154,16 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       if (o.signal !== undefined) l.signal = o.signal;
       return l;
     };
+    const withBaseline = (r: Report): Report => {
+      if (baseline !== undefined) r.baseline = { aedesQos1PerS: baseline.qos1PerS, ratio: Math.round((r.throughput / baseline.qos1PerS) * 1000) / 1000 };
+      return r;
+    };
+    const result = (report: Report): SimulateResult => {
+      const res: SimulateResult = { report, dir: target.dir };
+      if (report.ramp !== undefined) res.ramp = report.ramp;
+      if (baseline !== undefined) res.baseline = baseline;
+      return res;
+    };
     let warmup: WarmupSummary | undefined;
     if ((o.warmupS ?? 0) > 0 && !o.signal?.aborted) {
       const rate = o.ramp === null ? o.rate : o.ramp.startRate;
@@ -163,24 +173,11 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       say(`warm-up ${warmup.passed ? 'exact' : `failed: ${warmup.failures.join('; ')}`}: p99 ${warmup.latencyMs.p99} ms`);
       if (!warmup.passed || o.signal?.aborted) {
         // Nothing after a failed or stopped warm-up: its own report is the result, and says so.
-        const r = warmupOnly(wr, warmup, o.signal?.aborted === true);
-        if (baseline !== undefined) r.baseline = { aedesQos1PerS: baseline.qos1PerS, ratio: Math.round((r.throughput / baseline.qos1PerS) * 1000) / 1000 };
-        const res: SimulateResult = { report: r, dir: target.dir };
-        if (baseline !== undefined) res.baseline = baseline;
-        return res;
+        return result(withBaseline(warmupOnly(wr, warmup, o.signal?.aborted === true)));
       }
     }
-    const finish = (r: Report): Report => {
-      if (warmup !== undefined) withWarmup(r, warmup);
-      if (baseline !== undefined) r.baseline = { aedesQos1PerS: baseline.qos1PerS, ratio: Math.round((r.throughput / baseline.qos1PerS) * 1000) / 1000 };
-      return r;
-    };
-    if (o.ramp === null) {
-      const report = finish(await runLoad(target, nc, load(o.rate, o.durationS, 0)));
-      const res: SimulateResult = { report, dir: target.dir };
-      if (baseline !== undefined) res.baseline = baseline;
-      return res;
-    }
+    const finish = (r: Report): Report => withBaseline(warmup !== undefined ? withWarmup(r, warmup) : r);
+    if (o.ramp === null) return result(finish(await runLoad(target, nc, load(o.rate, o.durationS, 0))));
     // Ramp: up by `factor` until a step fails, then bisect.
     const rp = o.ramp;
     const steps: RampStep[] = [];
@@ -223,9 +220,7 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     report.ramp = { sustainedRate: lo, p99BudgetMs: rp.p99BudgetMs, steps };
     // The ratio of a ramp is the sustained rate's.
     if (report.baseline !== undefined) report.baseline.ratio = Math.round((lo / report.baseline.aedesQos1PerS) * 1000) / 1000;
-    const res: SimulateResult = { report, ramp: report.ramp, dir: target.dir };
-    if (baseline !== undefined) res.baseline = baseline;
-    return res;
+    return result(report);
   } finally {
     await nc?.close().catch(() => undefined);
     await target.close();
