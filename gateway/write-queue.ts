@@ -167,6 +167,11 @@ export class WriteQueue {
     } catch (err) {
       // A write lmdb-js refuses at once (e.g. the store closed): the whole group fails, as its transaction would.
       last = Promise.reject(err);
+      // Let go of the writes never issued too (their slots are reused, not cleared, by the next group).
+      for (let i = 0; i < n; i++) {
+        keys[i] = undefined;
+        values[i] = undefined;
+      }
     }
     this.n = 0;
     if (kinds.length > 4096 && n < 1024) {
