@@ -10,12 +10,14 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
-import { lotKey, serialKey } from '../cache/keys.js';
+import { Arena } from '../arena.js';
+import { lotKey, SerialKeyScratch } from '../cache/keys.js';
 import { ssccKey, containerChildId, itemChildId, newContainer, type ContainerRecord } from '../cache/container.js';
 import { encodeRecord, isoToDays, newRecord } from '../cache/record.js';
 import type { StatusName } from '../reasons.js';
 import type { Store } from '../store.js';
 import { splitCsvLine } from './csv.js';
+import { SeenRecords } from './seen.js';
 import { checkRecord, type ContainerRow, type ImportRow, type LotRow, type ProductRow, type RowError, type SerialRow } from './rows.js';
 
 export type { RowError } from './rows.js';
@@ -68,7 +70,8 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
   }
   let format = opts.format ?? (/\.(nd)?jsonl?$/i.test(file) ? 'ndjson' : undefined);
   let header: string[] | null = null;
-  const seen = new Set<string>();
+  let columns: ColumnIndexes | null = null;
+  const seen = new SeenRecords(out.serials);
   let lineNo = 0;
   const onLine = (raw: string): void => {
     lineNo++;
@@ -100,26 +103,24 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
             hint: `the first line names the columns: gtin,serial and optionally ${[...CSV_COLUMNS].slice(2).join(',')}; e.g. gtin,serial,lot,expiry,status`,
           });
         }
+        columns = columnIndexes(header);
         return;
       }
       if (fields.length !== header.length) {
         bad(lineNo, `expected ${header.length} fields (${header.join(',')}), found ${fields.length}`);
         return;
       }
-      obj = {};
-      for (let i = 0; i < header.length; i++) obj[header[i]!] = fields[i];
+      obj = csvRow(columns!, fields);
     }
     const rec = checkRecord(obj, lineNo, opts.defaultStatus);
     if (typeof rec === 'string') {
       bad(lineNo, rec);
       return;
     }
-    const id = recordId(rec);
-    if (seen.has(id)) {
+    if (!seen.add(rec)) {
       bad(lineNo, `${describe(rec)} appears twice in the file`);
       return;
     }
-    seen.add(id);
     if (rec.kind === 'serial') out.serials.push(rec);
     else if (rec.kind === 'container') out.containers.set(rec.sscc, rec);
     else if (rec.kind === 'lot') out.lots.push(rec);
@@ -151,17 +152,29 @@ async function eachLine(stream: Readable, onLine: (line: string) => void): Promi
   if (rest !== '') onLine(rest.endsWith('\r') ? rest.slice(0, -1) : rest);
 }
 
-function recordId(r: ImportRow): string {
-  switch (r.kind) {
-    case 'serial':
-      return `s:${r.gtin}${r.serial}`;
-    case 'container':
-      return `c:${r.sscc}`;
-    case 'lot':
-      return `l:${r.gtin}:${r.lot}`;
-    default:
-      return `p:${r.gtin}`;
-  }
+type ColumnIndexes = Record<'gtin' | 'serial' | 'lot' | 'expiry' | 'status' | 'parent' | 'hold' | 'recall' | 'blocked', number>;
+
+function columnIndexes(header: readonly string[]): ColumnIndexes {
+  const at = (name: string) => header.indexOf(name);
+  return { gtin: at('gtin'), serial: at('serial'), lot: at('lot'), expiry: at('expiry'), status: at('status'), parent: at('parent'), hold: at('hold'), recall: at('recall'), blocked: at('blocked') };
+}
+
+/**
+ * A CSV row as the object checkRecord reads, always of the same shape (a column the header lacks is
+ * undefined, as an absent NDJSON key is): objects keyed one header name at a time turn into slow dictionaries.
+ */
+function csvRow(c: ColumnIndexes, f: readonly string[]): Record<string, unknown> {
+  return {
+    gtin: f[c.gtin],
+    serial: f[c.serial],
+    lot: c.lot < 0 ? undefined : f[c.lot],
+    expiry: c.expiry < 0 ? undefined : f[c.expiry],
+    status: c.status < 0 ? undefined : f[c.status],
+    parent: c.parent < 0 ? undefined : f[c.parent],
+    hold: c.hold < 0 ? undefined : f[c.hold],
+    recall: c.recall < 0 ? undefined : f[c.recall],
+    blocked: c.blocked < 0 ? undefined : f[c.blocked],
+  };
 }
 
 function describe(r: ImportRow): string {
@@ -235,12 +248,15 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
   for (const c of p.containers.values()) if (c.parent !== '') addOnce(containerOf(c.parent), containerChildId(c.sscc));
   for (const s of p.serials) if (s.parent !== '') addOnce(containerOf(s.parent), itemChildId(s.gtin, s.serial));
 
+  // lmdb-js copies each key and keeps each value until the commit: one reused key buffer, values in arenas.
+  const keys = new SerialKeyScratch();
+  const arena = new Arena(1 << 20);
   await store.root.transaction(() => {
     for (const s of p.serials) {
       const rec = newRecord(s.status, s.lot, s.expiry);
       rec.parent = s.parent;
       rec.flags = s.flags;
-      void store.serials.put(serialKey(s.gtin, s.serial), encodeRecord(rec));
+      void store.serials.put(keys.key(s.gtin, s.serial), encodeRecord(rec, arena));
     }
     for (const [sscc, rec] of containers) void store.containers.put(ssccKey(sscc), rec);
     for (const l of p.lots) void store.lots.put(lotKey(l.gtin, l.lot), { flags: l.flags, expiryDays: isoToDays(l.expiry) });
