@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   SG_ERR_IMPORT_READ: 'An import file cannot be read or has an unknown format.',
   SG_ERR_USAGE: 'A command line is not valid.',
   SG_ERR_SIM_SITE: 'The gateway under load test does not declare the simulator\'s virtual site (its stations or their capacities).',
+  SG_ERR_SIM_STOPPED: 'The simulator was stopped (Ctrl-C) before it offered any load, so there is no report.',
   SG_ERR_SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish in time.',
   SG_ERR_QUEUE_FULL: 'A bounded queue refused an item.',
   SG_ERR_CLOSED: 'The component is closed.',

@@ -91,6 +91,12 @@ function runIdFrom(o: SimulateOptions, step: number): number {
   return ((o.runId ?? (Date.now() % 2_000_000_000)) + step * 7919) >>> 0;
 }
 
+function stoppedBeforeLoad(): GatewayError {
+  return new GatewayError('SG_ERR_SIM_STOPPED', 'the simulator was stopped before it offered any load: there is no report', {
+    hint: 'let it run until the first reads are sent (after the baseline, seeding and warm-up), or stop it later',
+  });
+}
+
 export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   const say = o.progress ?? (() => undefined);
   // The gateway counts the reads a PLC made while it was away from the gap it sees at the first read after it
@@ -109,6 +115,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     baseline = await measureAedesCeiling();
     say(`bare aedes: ${baseline.qos1PerS} QoS 1 publishes/s acknowledged`);
   }
+  // Stopped (Ctrl-C) before any load was offered, e.g. while the baseline was measured: nothing to report.
+  if (o.signal?.aborted) throw stoppedBeforeLoad();
   const needsProxy = o.faults.outages.length > 0;
   if (!o.spawn && (needsProxy || o.faults.kill !== undefined || o.faults.plcRestarts.length > 0 || o.plc !== null)) {
     throw new GatewayError('SG_ERR_USAGE', 'faults and the virtual PLC need a gateway the simulator starts itself', { hint: 'add --spawn' });
@@ -216,7 +224,8 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       if (await tryRate(mid)) lo = mid;
       else hi = mid;
     }
-    const report: Report = best ?? first!;
+    if (first === null) throw stoppedBeforeLoad();
+    const report: Report = best ?? first;
     report.ramp = { sustainedRate: lo, p99BudgetMs: rp.p99BudgetMs, steps };
     // The ratio of a ramp is the sustained rate's.
     if (report.baseline !== undefined) report.baseline.ratio = Math.round((lo / report.baseline.aedesQos1PerS) * 1000) / 1000;

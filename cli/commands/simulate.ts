@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parse } from '../args.js';
-import { GatewayError } from '../../gateway/errors.js';
+import { GatewayError, describeError } from '../../gateway/errors.js';
 import { parseKill, parseWindows } from '../../simulator/faults.js';
 import { renderHtml } from '../../simulator/html.js';
 import { summary } from '../../simulator/report.js';
@@ -219,6 +219,13 @@ export default async function simulateCmd(argv: string[]): Promise<number> {
       if (res.dir !== null && o.keepDir) process.stderr.write(`gateway files kept in ${res.dir}\n`);
     }
     return r.passed ? 0 : 1;
+  } catch (err) {
+    // Stopped by the user before any figure existed: say so, with the exit code of an interrupted command.
+    if (err instanceof GatewayError && err.code === 'SG_ERR_SIM_STOPPED') {
+      process.stderr.write(`${describeError(err)}\n`);
+      return 130;
+    }
+    throw err;
   } finally {
     process.off('SIGINT', onSig);
     process.off('SIGTERM', onSig);

@@ -128,6 +128,17 @@ test('simulate - a PLC restart: the gateway counts exactly the reads the PLC mad
   assert.is(p.gateway!.lostReads, p.undecided, 'reads lost as the gateway counts them = reads the PLC never had decided');
 });
 
+test('simulate - Ctrl-C while the baseline is measured: no report, SG_ERR_SIM_STOPPED, exit code 130, no gateway started', async ({ nats }) => {
+  const p = runScangate(['simulate', '--spawn', '--nats', nats.url, '--ramp', '--baseline', '--lines', '1']);
+  await p.waitFor(/measuring the bare aedes QoS 1 ceiling/, 20_000);
+  p.child.kill('SIGINT');
+  const { code } = await p.exited(30_000);
+  assert.is(code, 130, p.output());
+  assert.match(p.output(), /SG_ERR_SIM_STOPPED: the simulator was stopped before it offered any load/);
+  assert.not.match(p.output(), /TypeError|at simulate/);
+  assert.not.match(p.output(), /starting the gateway|ramp step/i);
+});
+
 test('simulate - a PLC restart that would end after the run is refused before anything starts', async ({ nats }) => {
   const t0 = performance.now();
   const err = await simulate(options(nats.url, { durationS: 8, faults: { outages: [], outageMode: 'cut', plcRestarts: [{ atMs: 5000, durationMs: 4000 }] } })).then(
