@@ -5,6 +5,7 @@
 const SECTIONS: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
   parse: () => import('./parse.js'),
   engine: () => import('./engine.js'),
+  aggregate: () => import('./aggregate.js'),
   uplink: () => import('./uplink.js'),
   opcua: () => import('./opcua.js'),
   mqtt: () => import('./mqtt.js'),
