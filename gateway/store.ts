@@ -1,7 +1,7 @@
 /**
  * The LMDB environment on disk: one file, named tables. Layout (README "Data on disk"):
  *   serials     binary key (cache/keys.ts) -> SerialRecord bytes (cache/record.ts)
- *   containers  SSCC as 8 bytes            -> ContainerRecord (msgpack; cache/container.ts)
+ *   containers  SSCC as 8 bytes            -> ContainerRecord (cache/container-codec.ts; msgpack before)
  *   lots        6 bytes GTIN + lot          -> LotRecord {flags, expiryDays} (msgpack)
  *   products    GTIN-14 string              -> ProductRecord {companyPrefixLength, shortDateMarginDays}
  *   journal  event seq (number)        -> [kind byte][protobuf ScanEvent/AggregationEvent]  (the outbox's events)
@@ -10,9 +10,10 @@
  */
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { open, type Database, type RootDatabase } from 'lmdb';
+import { open, type Database, type RootDatabase, type RootDatabaseOptions } from 'lmdb';
 import { GatewayError } from './errors.js';
 import type { ContainerRecord } from './cache/container.js';
+import { containerEncoder } from './cache/container-codec.js';
 import { WriteQueue } from './write-queue.js';
 import { SerialKeyScratch } from './cache/keys.js';
 
@@ -73,7 +74,9 @@ export class Store {
     const keys = new SerialKeyScratch();
     this.writes = new WriteQueue({ delayMs: groupCommitMs, maxOps: GROUP_MAX_WRITES, compoundKey: (gtin, serial) => keys.key(gtin, serial) });
     this.serials = root.openDB<Buffer, Buffer>({ name: 'serials', encoding: 'binary', keyEncoding: 'binary' });
-    this.containers = root.openDB<ContainerRecord, Buffer>({ name: 'containers', encoding: 'msgpack', keyEncoding: 'binary' });
+    // lmdb-js takes an encoder for any table; its types list the option for the root only.
+    const containerOptions: RootDatabaseOptions & { name: string } = { name: 'containers', encoder: containerEncoder, keyEncoding: 'binary' };
+    this.containers = root.openDB<ContainerRecord, Buffer>(containerOptions);
     this.lots = root.openDB<LotRecord, Buffer>({ name: 'lots', encoding: 'msgpack', keyEncoding: 'binary' });
     this.products = root.openDB<ProductRecord, string>({ name: 'products', encoding: 'msgpack' });
     this.journal = root.openDB<Buffer, number>({ name: 'journal', encoding: 'binary' });
