@@ -16,6 +16,11 @@ import { Store } from '../gateway/store.js';
 import { lookupSerial } from '../gateway/lookup.js';
 import { buildRegistry, withMqttMetrics, withOpcuaMetrics } from './metrics.js';
 import type { OpcuaAdapter } from '../adapters/opcua/index.js';
+import { describeError } from '../gateway/errors.js';
+import { interruptedError, interruptedImports } from '../gateway/import/index.js';
+
+/** How often the daemon looks for an import's stamp (a lot hold imported counts within this long). */
+const IMPORT_WATCH_MS = 1_000;
 
 export interface Gateway {
   readonly config: Config;
@@ -111,6 +116,20 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   }
   ready = true;
   log.info({ gatewayId: config.gatewayId, site: config.site.id, mqttPort: mqtt.port, httpPort: http?.port ?? null }, 'scangate started');
+  for (const m of interruptedImports(store)) {
+    const e = interruptedError(m);
+    log.warn({ code: e.code, hint: e.hint, file: m.file }, e.message);
+  }
+  // Lots and products imported by `scangate import` while running: holds and recalls count from the next second.
+  const importWatch = setInterval(() => {
+    try {
+      const loaded = cache.reloadAfterImport();
+      if (loaded !== null) log.info(loaded, 'lots and products loaded again after an import');
+    } catch (err) {
+      log.error({ err: describeError(err) }, 'lots and products could not be loaded again after an import; retrying');
+    }
+  }, IMPORT_WATCH_MS);
+  importWatch.unref();
 
   let closing: Promise<void> | null = null;
   const close = (): Promise<void> => {
@@ -118,6 +137,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       const t0 = Date.now();
       const budget = config.shutdown.timeoutMs;
       ready = false;
+      clearInterval(importWatch);
       log.info('shutting down: no new reads');
       const stopped = Promise.all([mqtt.stopAccepting(), opcua?.stopAccepting()]);
       const inTime = await Promise.race([stopped.then(() => true), delay(budget / 3).then(() => false)]);

@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   SG_ERR_UPLINK_LOCKED: 'Another process (the running daemon) owns this data directory\'s uplink.',
   SG_ERR_IMPORT_INVALID: 'An import file has invalid rows; nothing was imported.',
   SG_ERR_IMPORT_READ: 'An import file cannot be read or has an unknown format.',
+  SG_ERR_IMPORT_INTERRUPTED: 'An import written in several transactions was interrupted; the cache holds part of its serials until the same file is imported again.',
   SG_ERR_USAGE: 'A command line is not valid.',
   SG_ERR_SIM_SITE: 'The gateway under load test does not declare the simulator\'s virtual site (its stations or their capacities).',
   SG_ERR_SIM_STOPPED: 'The simulator was stopped (Ctrl-C) before it offered any load, so there is no report.',

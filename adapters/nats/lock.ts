@@ -16,16 +16,22 @@ function alive(pid: number): boolean {
   }
 }
 
+/** The pid of another live process that owns the uplink of `dataDir` (the running daemon), or null. */
+export function uplinkOwner(dataDir: string): number | null {
+  let owner: number;
+  try {
+    owner = Number(readFileSync(join(dataDir, 'uplink.pid'), 'utf8').split('\n')[0]);
+  } catch {
+    return null;
+  }
+  return Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner) ? owner : null;
+}
+
 /** Take the uplink of `dataDir`; returns the release function. Throws SG_ERR_UPLINK_LOCKED when taken. */
 export function lockUplink(dataDir: string, what: string): () => void {
   const file = join(dataDir, 'uplink.pid');
-  let owner: number | null = null;
-  try {
-    owner = Number(readFileSync(file, 'utf8').split('\n')[0]);
-  } catch {
-    owner = null;
-  }
-  if (owner !== null && Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner)) {
+  const owner = uplinkOwner(dataDir);
+  if (owner !== null) {
     throw new GatewayError('SG_ERR_UPLINK_LOCKED', `process ${owner} already forwards the outbox of ${dataDir}`, {
       hint: 'stop the running gateway first (its own uplink sends the outbox), or use `scangate outbox stats` to inspect it',
     });

@@ -22,6 +22,12 @@ export interface StationState {
   orderLot: string;
 }
 
+/**
+ * Meta key that `scangate import` sets, to a value of its own, in its transaction: a running daemon that sees it
+ * change loads lots and products again (they live in its memory; serials and containers are read from disk).
+ */
+export const IMPORT_STAMP_KEY = 'importStamp';
+
 const EMPTY_STATION: StationState = Object.freeze({ open: '', orderGtins: [], orderLot: '' }) as StationState;
 
 export class Cache {
@@ -35,6 +41,11 @@ export class Cache {
   private readonly containerOverlay = new Map<string, ContainerRecord | null>();
   private readonly lotMap = new Map<string, LotRecord>();
   private readonly productMap = new Map<string, ProductRecord>();
+  /** Lot and product records written but not committed: a reload from disk must not undo them. */
+  private readonly pendingLots = new Map<string, LotRecord>();
+  private readonly pendingProducts = new Map<string, ProductRecord>();
+  /** The import stamp (meta IMPORT_STAMP_KEY) the in-memory lots and products were loaded at. */
+  private importStamp: unknown;
   private readonly stations = new Map<string, StationState>();
   private readonly stationIds = new Map<string, number>();
   /** Failed writes (the event of the same turn failed too, and the read was not acknowledged). */
@@ -51,8 +62,8 @@ export class Cache {
 
   constructor(store: Store) {
     this.store = store;
-    for (const { key, value } of store.lots.getRange()) this.lotMap.set(key.toString('latin1'), value);
-    for (const { key, value } of store.products.getRange()) this.productMap.set(key, value);
+    this.importStamp = store.meta.get(IMPORT_STAMP_KEY);
+    this.loadLotsAndProducts();
     const ids = (store.meta.get('stationIds') as Record<string, number> | undefined) ?? {};
     for (const [k, v] of Object.entries(ids)) this.stationIds.set(k, v);
     for (const { key, value } of store.meta.getRange({ start: 'station:', end: 'station;' })) {
@@ -111,8 +122,9 @@ export class Cache {
 
   putLot(gtin: string, lot: string, rec: LotRecord): Promise<boolean> {
     const key = lotKey(gtin, lot);
-    this.lotMap.set(key.toString('latin1'), rec);
-    return this.store.writes.put(this.store.lots, key, rec);
+    const k = key.toString('latin1');
+    this.lotMap.set(k, rec);
+    return this.track(this.pendingLots, k, rec, this.store.writes.put(this.store.lots, key, rec));
   }
 
   getProduct(gtin: string): ProductRecord | undefined {
@@ -121,7 +133,35 @@ export class Cache {
 
   putProduct(gtin: string, rec: ProductRecord): Promise<boolean> {
     this.productMap.set(gtin, rec);
-    return this.store.writes.put(this.store.products, gtin, rec);
+    return this.track(this.pendingProducts, gtin, rec, this.store.writes.put(this.store.products, gtin, rec));
+  }
+
+  /**
+   * Lots and products live in memory; `scangate import` writes them to disk from another process and stamps
+   * the transaction (IMPORT_STAMP_KEY). When the stamp on disk is not the one these were loaded at, load them
+   * again (records this process wrote and has not committed yet are kept). Returns what was loaded, or null
+   * when nothing was imported since. Cheap enough to call every second: one small read.
+   */
+  reloadAfterImport(): { lots: number; products: number } | null {
+    const stamp = this.store.meta.get(IMPORT_STAMP_KEY);
+    if (stamp === undefined || stamp === this.importStamp) return null;
+    this.importStamp = stamp;
+    return this.loadLotsAndProducts();
+  }
+
+  private loadLotsAndProducts(): { lots: number; products: number } {
+    let lots = 0;
+    let products = 0;
+    for (const { key, value } of this.store.lots.getRange()) {
+      const k = key.toString('latin1');
+      if (!this.pendingLots.has(k)) this.lotMap.set(k, value);
+      lots++;
+    }
+    for (const { key, value } of this.store.products.getRange()) {
+      if (!this.pendingProducts.has(key)) this.productMap.set(key, value);
+      products++;
+    }
+    return { lots, products };
   }
 
   // ---- stations

@@ -7,10 +7,13 @@
  * optional), one serial per line, RFC 4180 quoting. NDJSON: one object per line, `type` serial (default with
  * gtin + serial), container (default with sscc), lot or product.
  */
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import { Arena } from '../arena.js';
+import { IMPORT_STAMP_KEY } from '../cache/cache.js';
 import { lotKey, SerialKeyScratch } from '../cache/keys.js';
 import { ssccKey, containerChildId, itemChildId, newContainer, type ContainerRecord } from '../cache/container.js';
 import { encodeRecord, isoToDays, newRecord } from '../cache/record.js';
@@ -29,9 +32,43 @@ export interface ImportOptions {
   expect?: number | undefined;
   /** csv or ndjson; default from the file name (.ndjson/.jsonl) or the first character. */
   format?: 'csv' | 'ndjson' | undefined;
+  /**
+   * Serials per transaction; 0 (the default): everything in one. LMDB has one writer at a time, so a running
+   * daemon's writes wait for each transaction: chunks let them through in between (see IMPORT_MARKER_PREFIX).
+   */
+  chunkRows?: number | undefined;
+}
+
+/**
+ * Meta keys (this prefix + the file's absolute path) set while an import written in several transactions is
+ * under way: lots, products and containers go first with it, then the serials in chunks, the last of which
+ * removes it. Found later, that import was interrupted (killed, power lost) with part of its serials written:
+ * importing the same file again completes it and removes the key.
+ */
+export const IMPORT_MARKER_PREFIX = 'importInProgress:';
+
+export interface ImportMarker {
+  file: string;
+  records: number;
+  startedAt: string;
+  pid: number;
+}
+
+/** The warning for an interrupted import: the daemon logs it at start, `scangate import` prints it. */
+export function interruptedError(m: ImportMarker): GatewayError {
+  return new GatewayError('SG_ERR_IMPORT_INTERRUPTED', `the import of ${m.file} (${m.records} records, started ${m.startedAt}) was interrupted: the cache holds part of its serials`, {
+    hint: `import ${m.file} again to complete it`,
+  });
+}
+
+/** Imports that were interrupted part-way, as their markers say. */
+export function interruptedImports(store: Store): ImportMarker[] {
+  return [...store.meta.getRange({ start: IMPORT_MARKER_PREFIX, end: `${IMPORT_MARKER_PREFIX}\uffff` })].map((e) => e.value as ImportMarker);
 }
 
 export interface ImportResult {
+  /** LMDB transactions the import was written in. */
+  transactions: number;
   records: number;
   serials: number;
   containers: number;
@@ -251,18 +288,49 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
   // lmdb-js copies each key and keeps each value until the commit: one reused key buffer, values in arenas.
   const keys = new SerialKeyScratch();
   const arena = new Arena(1 << 20);
-  await store.root.transaction(() => {
-    for (const s of p.serials) {
+  const putSerials = (from: number, to: number) => {
+    for (let i = from; i < to; i++) {
+      const s = p.serials[i]!;
       const rec = newRecord(s.status, s.lot, s.expiry);
       rec.parent = s.parent;
       rec.flags = s.flags;
       void store.serials.put(keys.key(s.gtin, s.serial), encodeRecord(rec, arena));
     }
-    for (const [sscc, rec] of containers) void store.containers.put(ssccKey(sscc), rec);
+  };
+  // Lots (holds, recalls), products and containers before the serials that refer to them.
+  const putTheRest = () => {
     for (const l of p.lots) void store.lots.put(lotKey(l.gtin, l.lot), { flags: l.flags, expiryDays: isoToDays(l.expiry) });
     for (const pr of p.products) void store.products.put(pr.gtin, { companyPrefixLength: pr.companyPrefixLength, shortDateMarginDays: pr.shortDateMarginDays });
-  });
-  return { records: p.records, serials: p.serials.length, containers: containers.size, lots: p.lots.length, products: p.products.length };
+    for (const [sscc, rec] of containers) void store.containers.put(ssccKey(sscc), rec);
+    // A running daemon keeps lots and products in memory: a new stamp tells it to load them again.
+    void store.meta.put(IMPORT_STAMP_KEY, `${Date.now()}-${randomUUID()}`);
+  };
+  const n = p.serials.length;
+  const chunk = opts.chunkRows ?? 0;
+  const markerKey = IMPORT_MARKER_PREFIX + resolve(file);
+  let transactions = 1;
+  if (chunk <= 0 || n <= chunk) {
+    await store.root.transaction(() => {
+      putTheRest();
+      putSerials(0, n);
+      void store.meta.remove(markerKey); // a file imported whole completes an interrupted import of it
+    });
+  } else {
+    const marker: ImportMarker = { file: resolve(file), records: p.records, startedAt: new Date().toISOString(), pid: process.pid };
+    await store.root.transaction(() => {
+      putTheRest();
+      void store.meta.put(markerKey, marker);
+    });
+    for (let from = 0; from < n; from += chunk) {
+      const to = Math.min(n, from + chunk);
+      await store.root.transaction(() => {
+        putSerials(from, to);
+        if (to === n) void store.meta.remove(markerKey);
+      });
+      transactions++;
+    }
+  }
+  return { transactions, records: p.records, serials: n, containers: containers.size, lots: p.lots.length, products: p.products.length };
 }
 
 function addOnce(c: ContainerRecord, id: string): void {

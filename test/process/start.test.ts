@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { Store } from '../../gateway/store.js';
+import { interruptedImports } from '../../gateway/import/index.js';
+import { lookupSerial } from '../../gateway/lookup.js';
 import { demoGtin, dm, tempDir } from '../helpers/gateway.js';
 import { startNats, type NatsServer } from '../helpers/nats.js';
 import { freePort, runScangate } from '../helpers/proc.js';
@@ -106,6 +108,91 @@ test('process - a promise rejected with no one waiting: logged as SG_ERR_INTERNA
     tmp.dispose();
   }
 }, 30_000);
+
+test('process - a lot recall imported while the daemon runs is refused from the next second (lots live in its memory)', async () => {
+  const tmp = tempDir();
+  try {
+    const G = demoGtin(7);
+    const { env, mqttPort } = await prepared(tmp.dir, G, 'C1', { SCANGATE_GATEWAY_ID: 'gw-recall' });
+    const p = runScangate(['start'], env);
+    try {
+      await p.waitFor(/scangate started/);
+      assert.match(await decide(mqttPort, G, 'C1'), /"verdict":"accept"/, 'before the recall');
+      const rows = [{ gtin: G, serial: 'C2', lot: 'L1', expiry: '2030-01-31', status: 'RECEIVED' }, { type: 'lot', gtin: G, lot: 'L1', recall: true }];
+      writeFileSync(join(tmp.dir, 'recall.ndjson'), rows.map((r) => `${JSON.stringify(r)}\n`).join(''));
+      const imp = runScangate(['import', join(tmp.dir, 'recall.ndjson')], env);
+      assert.is((await imp.exited()).code, 0, imp.output());
+      await p.waitFor(/lots and products loaded again after an import/, 5_000);
+      assert.match(p.output(), /"lots":1,"products":0/);
+      assert.match(await decide(mqttPort, G, 'C2'), /"reason":"LOT_RECALLED"/, 'a serial of the recalled lot');
+      p.child.kill('SIGTERM');
+      assert.is((await p.exited(6000)).code, 0, p.output());
+    } finally {
+      if (p.child.exitCode === null) p.child.kill('SIGKILL');
+    }
+  } finally {
+    tmp.dispose();
+  }
+}, 30_000);
+
+test('process - import while the daemon runs: written in chunks; killed between two, the daemon names it at start, importing it again completes it', async () => {
+  const tmp = tempDir();
+  const G = demoGtin(8);
+  const csv = (name: string, prefix: string, n: number) => {
+    const file = join(tmp.dir, name);
+    writeFileSync(file, `gtin,serial,lot,expiry,status\n${Array.from({ length: n }, (_, i) => `${G},${prefix}${i},L1,2030-01-31,RECEIVED\n`).join('')}`);
+    return file;
+  };
+  let p = null as ReturnType<typeof runScangate> | null;
+  try {
+    const { env } = await prepared(tmp.dir, G, 'D0', { SCANGATE_GATEWAY_ID: 'gw-chunks' });
+    p = runScangate(['start'], env);
+    await p.waitFor(/scangate started/);
+    // The daemon owns the data directory: the import goes in transactions of 50,000 serials.
+    const first = runScangate(['import', csv('a.csv', 'A', 120_000)], env);
+    assert.is((await first.exited(60_000)).code, 0, first.output());
+    assert.match(first.output(), /"transactions":4/);
+
+    // Small chunks, killed once part of the serials are in.
+    const file = csv('b.csv', 'B', 120_000);
+    const imp = runScangate(['import', file, '--chunk-rows', '500'], env);
+    const store = Store.open(tmp.dir);
+    try {
+      const t0 = Date.now();
+      while (interruptedImports(store).length === 0 && imp.child.exitCode === null && Date.now() - t0 < 30_000) {
+        await new Promise((r) => setTimeout(r, 10));
+        store.root.resetReadTxn();
+      }
+      imp.child.kill('SIGKILL');
+      await imp.exited();
+      store.root.resetReadTxn();
+      assert.equal(interruptedImports(store).map((m) => m.file), [file], 'the marker names the file');
+      assert.is(lookupSerial(store, G, 'B119999'), undefined, 'the last serials were not written');
+    } finally {
+      await store.close();
+    }
+    p.child.kill('SIGTERM');
+    assert.is((await p.exited(6000)).code, 0, p.output());
+
+    p = runScangate(['start'], env);
+    await p.waitFor(/scangate started/);
+    await p.waitFor(/"code":"SG_ERR_IMPORT_INTERRUPTED".*b\.csv|b\.csv.*"code":"SG_ERR_IMPORT_INTERRUPTED"/, 5_000);
+    const again = runScangate(['import', file], env);
+    assert.is((await again.exited(60_000)).code, 0, again.output());
+    const after = Store.open(tmp.dir);
+    try {
+      assert.equal(interruptedImports(after), []);
+      assert.is(lookupSerial(after, G, 'B119999')?.status, 'RECEIVED');
+    } finally {
+      await after.close();
+    }
+    p.child.kill('SIGTERM');
+    assert.is((await p.exited(6000)).code, 0, p.output());
+  } finally {
+    if (p !== null && p.child.exitCode === null) p.child.kill('SIGKILL');
+    tmp.dispose();
+  }
+}, 120_000);
 
 test('process - a port in use names the key to change', async () => {
   const tmp = tempDir();

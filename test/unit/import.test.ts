@@ -1,5 +1,5 @@
 /** Import: CSV fields, row validation with line numbers, all-or-nothing. */
-import { importFile } from '../../gateway/import/index.js';
+import { importFile, interruptedImports } from '../../gateway/import/index.js';
 import { splitCsvLine } from '../../gateway/import/csv.js';
 import { lookupSerial } from '../../gateway/lookup.js';
 import { Store } from '../../gateway/store.js';
@@ -62,6 +62,22 @@ test('import - any bad row: every bad row listed with its line, nothing imported
   }
 });
 
+test('import - in chunks: lots and containers first, then the serials in transactions of N, no marker left', async () => {
+  const tmp = tempDir();
+  const store = Store.open(tmp.dir);
+  try {
+    const rows = Array.from({ length: 5 }, (_, i) => [G, `CH${i}`, 'L1', '2030-12-31', 'RECEIVED']);
+    const res = await importFile(store, writeCsv(tmp.dir, rows), { chunkRows: 2 });
+    assert.is(res.transactions, 1 + 3, 'the rest, then 2 + 2 + 1 serials');
+    for (let i = 0; i < 5; i++) assert.is(lookupSerial(store, G, `CH${i}`)?.status, 'RECEIVED');
+    assert.equal(interruptedImports(store), []);
+    assert.is((await importFile(store, writeCsv(tmp.dir, rows, 'again.csv'))).transactions, 1, 'chunkRows 0: one transaction');
+  } finally {
+    await store.close();
+    tmp.dispose();
+  }
+});
+
 test('import - a wrong header is refused', async () => {
   const tmp = tempDir();
   const store = Store.open(tmp.dir);
@@ -94,7 +110,7 @@ test('import - NDJSON: containers, hierarchy from parents, lots and products, al
     ];
     writeFileSync(`${tmp.dir}/in.ndjson`, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
     const res = await importFile(store, `${tmp.dir}/in.ndjson`, { expect: 6 });
-    assert.equal(res, { records: 6, serials: 2, containers: 2, lots: 1, products: 1 });
+    assert.equal(res, { transactions: 1, records: 6, serials: 2, containers: 2, lots: 1, products: 1 });
     const { Cache } = await import('../../gateway/cache/cache.js');
     const cache = new Cache(store);
     assert.equal(cache.getContainer(P)?.children, [`#${C}`]);
