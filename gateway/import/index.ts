@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
+import { getHeapStatistics } from 'node:v8';
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
 import { Arena } from '../arena.js';
@@ -112,6 +113,7 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
   let lineNo = 0;
   const onLine = (raw: string): void => {
     lineNo++;
+    if ((lineNo & (MEMORY_CHECK_LINES - 1)) === 0) checkMemory(file, lineNo, out.records);
     const line = lineNo === 1 ? raw.replace(/^\uFEFF/, '') : raw;
     if (line.trim() === '') return;
     format ??= line.trimStart().startsWith('{') ? 'ndjson' : 'csv';
@@ -168,6 +170,29 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
     throw new GatewayError('SG_ERR_IMPORT_READ', `${file} holds no records`, { hint: 'CSV: a header line then one serial per line; NDJSON: one JSON object per line' });
   }
   return out;
+}
+
+/** Lines between two looks at the heap while a file is read. */
+const MEMORY_CHECK_LINES = 65_536;
+/**
+ * Share of the heap limit the rows read may take before the import gives up: the limit counts the young
+ * generation too (3 x --max-semi-space-size), and the writes need room after the reading.
+ */
+const MEMORY_SHARE = 0.55;
+
+/**
+ * Every row is held until the file is checked whole (all or nothing), about 170 bytes each: a file too large
+ * for this process's heap stops here with a clear error, before anything is written, instead of the process
+ * dying of an out-of-memory abort.
+ */
+function checkMemory(file: string, lineNo: number, records: number): void {
+  const limit = getHeapStatistics().heap_size_limit;
+  const used = process.memoryUsage().heapUsed;
+  if (used < MEMORY_SHARE * limit) return;
+  const fits = Math.floor((records * MEMORY_SHARE * limit) / used / 100_000) * 100_000;
+  throw new GatewayError('SG_ERR_IMPORT_READ', `${file} is too large to check in one import: at line ${lineNo} its ${records} records took ${Math.round(used / 2 ** 20)} MiB of this process's ${Math.round(limit / 2 ** 20)} MiB heap; nothing was imported`, {
+    hint: `split it into files of at most about ${Math.max(fits, 100_000).toLocaleString('en-US')} records (containers and lots before the serials that refer to them) and import them one after the other`,
+  });
 }
 
 /**

@@ -2,7 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demoGtin, tempDir } from '../helpers/gateway.js';
-import { runScangate } from '../helpers/proc.js';
+import { BIN, runScangate } from '../helpers/proc.js';
+import { NODE_FLAGS } from '../../cli/node-flags.js';
+import { spawn } from 'node:child_process';
 import { assert, suite } from '../helpers/uvu.js';
 
 const test = suite('cli');
@@ -65,5 +67,30 @@ test('cli - an unknown verb and bad options are usage errors with exit 2', async
   assert.is((await q.exited()).code, 2);
   assert.match(q.output(), /SG_ERR_USAGE/);
 });
+
+test('cli - a file too large for the heap stops with SG_ERR_IMPORT_READ and a size to split at, not an out-of-memory abort', async () => {
+  const tmp = tempDir();
+  try {
+    const G = demoGtin(12);
+    const file = join(tmp.dir, 'big.csv');
+    writeFileSync(file, `gtin,serial,lot,expiry,status\n${Array.from({ length: 600_000 }, (_, i) => `${G},M${i},L1,2030-01-31,RECEIVED\n`).join('')}`);
+    const env = { SCANGATE_DATA_DIR: tmp.dir };
+    // A small heap stands in for a file larger than the default one (about 4 GiB) holds.
+    const child = spawn(process.execPath, [...NODE_FLAGS, '--max-semi-space-size=16', '--max-old-space-size=96', BIN, 'import', file], { env: { ...process.env, ...env } });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    assert.is(code, 1, out);
+    assert.match(out, /SG_ERR_IMPORT_READ: .*big\.csv is too large to check in one import: at line \d+ .* nothing was imported/);
+    assert.match(out, /hint: split it into files of at most about [\d,]+ records/);
+    assert.not.match(out, /heap out of memory/);
+    const ls = runScangate(['lookup', `(01)${G}(21)M0`], env);
+    await ls.exited();
+    assert.match(ls.output(), /"found":false/);
+  } finally {
+    tmp.dispose();
+  }
+}, 60_000);
 
 test.run();
