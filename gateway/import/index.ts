@@ -10,18 +10,19 @@
 import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { resolve } from 'node:path';
+import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
-import { Arena } from '../arena.js';
 import { IMPORT_STAMP_KEY } from '../cache/cache.js';
-import { lotKey, SerialKeyScratch } from '../cache/keys.js';
+import { lotKey } from '../cache/keys.js';
 import { ssccKey, containerChildId, itemChildId, newContainer, type ContainerRecord } from '../cache/container.js';
-import { encodeRecord, isoToDays, newRecord } from '../cache/record.js';
+import { isoToDays, newRecord, type SerialRecord } from '../cache/record.js';
 import type { StatusName } from '../reasons.js';
 import type { Store } from '../store.js';
 import { splitCsvLine } from './csv.js';
 import { SeenRecords } from './seen.js';
+import { SerialRows } from './serial-rows.js';
 import { checkRecord, type ContainerRow, type ImportRow, type LotRow, type ProductRow, type RowError, type SerialRow } from './rows.js';
 
 export type { RowError } from './rows.js';
@@ -82,7 +83,7 @@ const MAX_LISTED = 100;
 const CSV_COLUMNS = new Set(['gtin', 'serial', 'lot', 'expiry', 'status', 'parent', 'hold', 'recall', 'blocked']);
 
 interface Parsed {
-  serials: SerialRow[];
+  serials: SerialRows;
   containers: Map<string, ContainerRow>;
   lots: LotRow[];
   products: ProductRow[];
@@ -92,7 +93,7 @@ interface Parsed {
 }
 
 export async function readImportFile(file: string, opts: ImportOptions = {}): Promise<Parsed> {
-  const out: Parsed = { serials: [], containers: new Map(), lots: [], products: [], errors: [], bad: 0, records: 0 };
+  const out: Parsed = { serials: new SerialRows(), containers: new Map(), lots: [], products: [], errors: [], bad: 0, records: 0 };
   const bad = (line: number, message: string) => {
     out.bad++;
     if (out.errors.length < MAX_LISTED) out.errors.push({ line, message });
@@ -109,7 +110,7 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
   let format = opts.format ?? (/\.(nd)?jsonl?$/i.test(file) ? 'ndjson' : undefined);
   let header: string[] | null = null;
   let columns: ColumnIndexes | null = null;
-  const seen = new SeenRecords(out.serials);
+  const seen = new SeenRecords();
   let lineNo = 0;
   const onLine = (raw: string): void => {
     lineNo++;
@@ -156,15 +157,14 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
       bad(lineNo, rec);
       return;
     }
-    if (!seen.add(rec)) {
+    if (rec.kind === 'serial' ? !out.serials.add(rec.gtin, rec.serial, serialRecord(rec), lineNo) : !seen.add(rec)) {
       bad(lineNo, `${describe(rec)} appears twice in the file`);
       return;
     }
-    if (rec.kind === 'serial') out.serials.push(rec);
-    else if (rec.kind === 'container') out.containers.set(rec.sscc, rec);
+    if (rec.kind === 'container') out.containers.set(rec.sscc, rec);
     else if (rec.kind === 'lot') out.lots.push(rec);
-    else out.products.push(rec);
-    };
+    else if (rec.kind === 'product') out.products.push(rec);
+  };
   await eachLine(stream, onLine);
   if (out.records === 0 && out.bad === 0) {
     throw new GatewayError('SG_ERR_IMPORT_READ', `${file} holds no records`, { hint: 'CSV: a header line then one serial per line; NDJSON: one JSON object per line' });
@@ -172,26 +172,36 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
   return out;
 }
 
-/** Lines between two looks at the heap while a file is read. */
+/** Lines between two looks at the memory while a file is read. */
 const MEMORY_CHECK_LINES = 65_536;
 /**
- * Share of the heap limit the rows read may take before the import gives up: the limit counts the young
+ * Share of the heap limit the records read may take before the import gives up: the limit counts the young
  * generation too (3 x --max-semi-space-size), and the writes need room after the reading.
  */
-const MEMORY_SHARE = 0.55;
+const HEAP_SHARE = 0.55;
+/** Share of the machine's memory the whole process may take while reading (serials live outside the heap). */
+const RAM_SHARE = 0.6;
 
 /**
- * Every row is held until the file is checked whole (all or nothing), about 170 bytes each: a file too large
- * for this process's heap stops here with a clear error, before anything is written, instead of the process
+ * Every record is held until the file is checked whole (all or nothing): serials as bytes outside the heap
+ * (about 50 each), containers, lots and products as objects on it. A file too large for this process's heap
+ * or this machine's memory stops here with a clear error, before anything is written, instead of the process
  * dying of an out-of-memory abort.
  */
 function checkMemory(file: string, lineNo: number, records: number): void {
   const limit = getHeapStatistics().heap_size_limit;
-  const used = process.memoryUsage().heapUsed;
-  if (used < MEMORY_SHARE * limit) return;
-  const fits = Math.floor((records * MEMORY_SHARE * limit) / used / 100_000) * 100_000;
-  throw new GatewayError('SG_ERR_IMPORT_READ', `${file} is too large to check in one import: at line ${lineNo} its ${records} records took ${Math.round(used / 2 ** 20)} MiB of this process's ${Math.round(limit / 2 ** 20)} MiB heap; nothing was imported`, {
-    hint: `split it into files of at most about ${Math.max(fits, 100_000).toLocaleString('en-US')} records (containers and lots before the serials that refer to them) and import them one after the other`,
+  const { heapUsed, rss } = process.memoryUsage();
+  // A container's memory limit (cgroup), when it has one below the machine's.
+  const limited = process.constrainedMemory?.() ?? 0;
+  const ram = limited > 0 && limited < totalmem() ? limited : totalmem();
+  const heapFull = heapUsed >= HEAP_SHARE * limit;
+  if (!heapFull && rss < RAM_SHARE * ram) return;
+  const mib = (n: number) => Math.round(n / 2 ** 20);
+  const share = heapFull ? (HEAP_SHARE * limit) / heapUsed : (RAM_SHARE * ram) / rss;
+  const fits = Math.max(100_000, Math.floor((records * share) / 100_000) * 100_000);
+  const took = heapFull ? `took ${mib(heapUsed)} MiB of this process's ${mib(limit)} MiB heap` : `brought the process to ${mib(rss)} MiB of this machine's ${mib(ram)} MiB`;
+  throw new GatewayError('SG_ERR_IMPORT_READ', `${file} is too large to check in one import: at line ${lineNo} its ${records} records ${took}; nothing was imported`, {
+    hint: `split it into files of at most about ${fits.toLocaleString('en-US')} records (containers and lots before the serials that refer to them) and import them one after the other`,
   });
 }
 
@@ -239,6 +249,14 @@ function csvRow(c: ColumnIndexes, f: readonly string[]): Record<string, unknown>
   };
 }
 
+/** The cache record a serial row becomes. */
+function serialRecord(s: SerialRow): SerialRecord {
+  const rec = newRecord(s.status, s.lot, s.expiry);
+  rec.parent = s.parent;
+  rec.flags = s.flags;
+  return rec;
+}
+
 function describe(r: ImportRow): string {
   switch (r.kind) {
     case 'serial':
@@ -258,7 +276,7 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
   // References: every parent is a container of the file or of the cache (CSV implies its containers).
   const implied = new Map<string, number>();
   const known = (sscc: string) => p.containers.has(sscc) || implied.has(sscc) || store.containers.get(ssccKey(sscc)) !== undefined;
-  for (const s of p.serials) if (s.parent !== '' && !known(s.parent)) implied.set(s.parent, s.line);
+  for (const s of p.serials.parented) if (!known(s.parent)) implied.set(s.parent, s.line);
   for (const c of p.containers.values()) {
     if (c.parent !== '' && !known(c.parent)) {
       if (p.errors.length < MAX_LISTED) p.errors.push({ line: c.line, message: `parent ${c.parent} of container ${c.sscc} is neither in the file nor in the cache` });
@@ -308,20 +326,10 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
   for (const sscc of p.containers.keys()) containerOf(sscc);
   for (const sscc of implied.keys()) containerOf(sscc);
   for (const c of p.containers.values()) if (c.parent !== '') addOnce(containerOf(c.parent), containerChildId(c.sscc));
-  for (const s of p.serials) if (s.parent !== '') addOnce(containerOf(s.parent), itemChildId(s.gtin, s.serial));
+  for (const s of p.serials.parented) addOnce(containerOf(s.parent), itemChildId(s.gtin, s.serial));
 
-  // lmdb-js copies each key and keeps each value until the commit: one reused key buffer, values in arenas.
-  const keys = new SerialKeyScratch();
-  const arena = new Arena(1 << 20);
-  const putSerials = (from: number, to: number) => {
-    for (let i = from; i < to; i++) {
-      const s = p.serials[i]!;
-      const rec = newRecord(s.status, s.lot, s.expiry);
-      rec.parent = s.parent;
-      rec.flags = s.flags;
-      void store.serials.put(keys.key(s.gtin, s.serial), encodeRecord(rec, arena));
-    }
-  };
+  // lmdb-js copies each key and keeps each value until the commit: the values are views of the rows' buffer.
+  const putSerials = (from: number, to: number) => p.serials.forEach(from, to, (key, value) => void store.serials.put(key, value));
   // Lots (holds, recalls), products and containers before the serials that refer to them.
   const putTheRest = () => {
     for (const l of p.lots) void store.lots.put(lotKey(l.gtin, l.lot), { flags: l.flags, expiryDays: isoToDays(l.expiry) });
@@ -330,7 +338,7 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
     // A running daemon keeps lots and products in memory: a new stamp tells it to load them again.
     void store.meta.put(IMPORT_STAMP_KEY, `${Date.now()}-${randomUUID()}`);
   };
-  const n = p.serials.length;
+  const n = p.serials.count;
   const chunk = opts.chunkRows ?? 0;
   const markerKey = IMPORT_MARKER_PREFIX + resolve(file);
   let transactions = 1;

@@ -70,19 +70,6 @@ const FLAG_NAMES = { hold: 1, recall: 2, blocked: 4 } as const;
 const goodDates = new Set<string>();
 const goodKeys = new Set<string>();
 
-/**
- * Files repeat the same few GTINs, lots and dates: rows kept until the write share one string of each instead
- * of a copy per row (fewer objects for the collector to move while millions of rows wait).
- */
-const shared = new Map<string, string>();
-
-function share(s: string): string {
-  const t = shared.get(s);
-  if (t !== undefined) return t;
-  if (shared.size < 100_000) shared.set(s, s);
-  return s;
-}
-
 function validDate(iso: string): boolean {
   // Files repeat the same few dates and GTINs: remember the good ones.
   if (goodDates.has(iso)) return true;
@@ -173,7 +160,7 @@ export function checkRecord(o: Record<string, unknown>, line: number, defaultSta
         if (p) return p;
         if (status !== STATUSES.PACKED && status !== STATUSES.SHIPPED) return 'a serial in a container (parent) must be PACKED or SHIPPED';
       }
-      return { kind: 'serial', line, gtin: share(o.gtin as string), serial, lot: share(lot), expiry: share(expiry), status, parent: share(parent), flags };
+      return { kind: 'serial', line, gtin: o.gtin as string, serial, lot, expiry, status, parent, flags };
     }
     case 'container': {
       const bad = checkSscc(o.sscc, 'sscc');

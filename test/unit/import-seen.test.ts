@@ -1,34 +1,31 @@
-/** The import's index of records already named: agrees with a Set over many rows, through growth and clashes. */
+/**
+ * The import's tables of records already named: serials (key bytes in a hash index) agree with a Set over many
+ * rows, through growth; containers, lots and products by their ids.
+ */
 import { SeenRecords } from '../../gateway/import/seen.js';
-import type { ImportRow, SerialRow } from '../../gateway/import/rows.js';
+import { SerialRows } from '../../gateway/import/serial-rows.js';
+import type { ImportRow } from '../../gateway/import/rows.js';
+import { decodeRecord, newRecord } from '../../gateway/cache/record.js';
+import { parseSerialKey } from '../../gateway/cache/keys.js';
+import { STATUSES } from '../../gateway/reasons.js';
 import { demoGtin } from '../helpers/gateway.js';
 import { assert, suite } from '../helpers/uvu.js';
 
 const test = suite('import-seen');
+const rec = (lot = 'L1') => newRecord(STATUSES.RECEIVED, lot, '2030-12-31');
 
-function serialRow(gtin: string, serial: string): SerialRow {
-  return { kind: 'serial', line: 0, gtin, serial, lot: '', expiry: '', status: 3, parent: '', flags: 0 };
-}
-
-test('import-seen - a serial named twice is refused; the same serial under another GTIN is not', () => {
-  const rows: SerialRow[] = [];
-  const seen = new SeenRecords(rows);
-  const keep = (r: SerialRow) => {
-    const ok = seen.add(r);
-    if (ok) rows.push(r);
-    return ok;
-  };
-  assert.ok(keep(serialRow(demoGtin(1), 'A1')));
-  assert.ok(keep(serialRow(demoGtin(2), 'A1')));
-  assert.not.ok(keep(serialRow(demoGtin(1), 'A1')));
-  assert.ok(keep(serialRow(demoGtin(1), 'A10')));
-  assert.is(rows.length, 3);
+test('import-seen - a serial named twice is refused; the same serial under another GTIN, or a longer one, is not', () => {
+  const rows = new SerialRows();
+  assert.ok(rows.add(demoGtin(1), 'A1', rec(), 2));
+  assert.ok(rows.add(demoGtin(2), 'A1', rec(), 3));
+  assert.not.ok(rows.add(demoGtin(1), 'A1', rec(), 4));
+  assert.ok(rows.add(demoGtin(1), 'A10', rec(), 5));
+  assert.is(rows.count, 3);
 });
 
-test('import-seen - agrees with a Set over 300,000 rows with repeats (several growths of the table)', () => {
-  const rows: SerialRow[] = [];
-  const seen = new SeenRecords(rows);
-  const reference = new Set<string>();
+test('import-seen - agrees with a Set over 300,000 rows with repeats; keys and records come back as added', () => {
+  const rows = new SerialRows();
+  const reference = new Map<string, string>();
   const gtins = [demoGtin(1), demoGtin(2), demoGtin(3)];
   let x = 12345;
   const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0);
@@ -37,20 +34,36 @@ test('import-seen - agrees with a Set over 300,000 rows with repeats (several gr
     // Serials drawn from a space smaller than the row count, so that many repeat.
     const gtin = gtins[next() % 3]!;
     const serial = `S${next() % 150_000}`;
-    const expected = !reference.has(gtin + '|' + serial);
-    reference.add(gtin + '|' + serial);
-    const r = serialRow(gtin, serial);
-    const got = seen.add(r);
-    if (got !== expected) assert.unreachable(`row ${i} (${gtin} ${serial}): index said ${got}, a Set says ${expected}`);
-    if (got) rows.push(r);
-    else refused++;
+    const id = `${gtin}|${serial}`;
+    const expected = !reference.has(id);
+    const lot = `L${i % 97}`;
+    if (expected) reference.set(id, lot);
+    const got = rows.add(gtin, serial, rec(lot), i);
+    if (got !== expected) assert.unreachable(`row ${i} (${gtin} ${serial}): the table said ${got}, a Set says ${expected}`);
+    if (!got) refused++;
   }
-  assert.is(rows.length, reference.size);
+  assert.is(rows.count, reference.size);
   assert.ok(refused > 50_000, `only ${refused} repeats were drawn`);
+  let seen = 0;
+  rows.forEach(0, rows.count, (key, value) => {
+    const { gtin, serial } = parseSerialKey(key);
+    assert.is(decodeRecord(value).lot, reference.get(`${gtin}|${serial}`));
+    seen++;
+  });
+  assert.is(seen, reference.size);
+});
+
+test('import-seen - serials that name a container are listed for the containers', () => {
+  const rows = new SerialRows();
+  const inBox = rec();
+  inBox.parent = '095201234567890122';
+  rows.add(demoGtin(1), 'P1', inBox, 7);
+  rows.add(demoGtin(1), 'P2', rec(), 8);
+  assert.equal(rows.parented, [{ gtin: demoGtin(1), serial: 'P1', parent: '095201234567890122', line: 7 }]);
 });
 
 test('import-seen - containers, lots and products are told apart by kind', () => {
-  const seen = new SeenRecords([]);
+  const seen = new SeenRecords();
   const lot: ImportRow = { kind: 'lot', line: 1, gtin: demoGtin(1), lot: 'L1', flags: 0, expiry: '' };
   const product: ImportRow = { kind: 'product', line: 2, gtin: demoGtin(1), companyPrefixLength: 7, shortDateMarginDays: 0 };
   const container: ImportRow = { kind: 'container', line: 3, sscc: '095201234567890122', status: 4, parent: '', state: 'CLOSED', capacity: 0, flags: 0 };
