@@ -224,7 +224,12 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       if (await tryRate(mid)) lo = mid;
       else hi = mid;
     }
-    if (first === null) throw stoppedBeforeLoad();
+    if (first === null) {
+      if (o.signal?.aborted) throw stoppedBeforeLoad();
+      throw new GatewayError('SG_ERR_USAGE', `no ramp step could run: --ramp-start ${rp.startRate} is above --ramp-max ${rp.maxRate}, and stepping down from it stays under 50 reads/s`, {
+        hint: 'give a --ramp-start of at most --ramp-max',
+      });
+    }
     const report: Report = best ?? first;
     report.ramp = { sustainedRate: lo, p99BudgetMs: rp.p99BudgetMs, steps };
     // The ratio of a ramp is the sustained rate's.

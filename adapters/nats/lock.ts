@@ -6,15 +6,7 @@
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { GatewayError } from '../../gateway/errors.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+import { alive } from '../../gateway/pid.js';
 
 /** The pid of another live process that owns the uplink of `dataDir` (the running daemon), or null. */
 export function uplinkOwner(dataDir: string): number | null {

@@ -195,6 +195,9 @@ export default async function simulateCmd(argv: string[]): Promise<number> {
   if (str('username') !== undefined) o.username = str('username')!;
   if (str('password') !== undefined) o.password = str('password')!;
 
+  if (o.ramp !== null && o.ramp.startRate > o.ramp.maxRate) {
+    throw new GatewayError('SG_ERR_USAGE', `--ramp-start ${o.ramp.startRate} is above --ramp-max ${o.ramp.maxRate}`, { hint: 'give a --ramp-start of at most --ramp-max' });
+  }
   // Ctrl-C: stop offering, drain, report what happened.
   const ac = new AbortController();
   o.signal = ac.signal;

@@ -145,23 +145,29 @@ export class Cache {
   reloadAfterImport(): { lots: number; products: number } | null {
     const stamp = this.store.meta.get(IMPORT_STAMP_KEY);
     if (stamp === undefined || stamp === this.importStamp) return null;
-    this.importStamp = stamp;
-    return this.loadLotsAndProducts();
+    const loaded = this.loadLotsAndProducts();
+    // Taken only when the load went through whole: after a failure, or with records of this process still
+    // waiting to commit (kept over the disk's), the next call loads again.
+    if (loaded.skipped === 0) this.importStamp = stamp;
+    return { lots: loaded.lots, products: loaded.products };
   }
 
-  private loadLotsAndProducts(): { lots: number; products: number } {
+  private loadLotsAndProducts(): { lots: number; products: number; skipped: number } {
     let lots = 0;
     let products = 0;
+    let skipped = 0;
     for (const { key, value } of this.store.lots.getRange()) {
       const k = key.toString('latin1');
       if (!this.pendingLots.has(k)) this.lotMap.set(k, value);
+      else skipped++;
       lots++;
     }
     for (const { key, value } of this.store.products.getRange()) {
       if (!this.pendingProducts.has(key)) this.productMap.set(key, value);
+      else skipped++;
       products++;
     }
-    return { lots, products };
+    return { lots, products, skipped };
   }
 
   // ---- stations

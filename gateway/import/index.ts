@@ -14,6 +14,7 @@ import { totalmem } from 'node:os';
 import { getHeapStatistics } from 'node:v8';
 import type { Readable } from 'node:stream';
 import { GatewayError } from '../errors.js';
+import { alive } from '../pid.js';
 import { IMPORT_STAMP_KEY } from '../cache/cache.js';
 import { lotKey } from '../cache/keys.js';
 import { ssccKey, containerChildId, itemChildId, newContainer, type ContainerRecord } from '../cache/container.js';
@@ -63,9 +64,10 @@ export function interruptedError(m: ImportMarker): GatewayError {
   });
 }
 
-/** Imports that were interrupted part-way, as their markers say. */
+/** Imports that were interrupted part-way, as their markers say (not those whose process still runs them). */
 export function interruptedImports(store: Store): ImportMarker[] {
-  return [...store.meta.getRange({ start: IMPORT_MARKER_PREFIX, end: `${IMPORT_MARKER_PREFIX}\uffff` })].map((e) => e.value as ImportMarker);
+  const markers = [...store.meta.getRange({ start: IMPORT_MARKER_PREFIX, end: `${IMPORT_MARKER_PREFIX}\uffff` })].map((e) => e.value as ImportMarker);
+  return markers.filter((m) => !alive(m.pid));
 }
 
 export interface ImportResult {
@@ -309,24 +311,38 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
     );
   }
 
-  // Containers: the file's, the implied ones, and existing ones gaining children; children from parents.
-  const containers = new Map<string, ContainerRecord>();
-  const containerOf = (sscc: string): ContainerRecord => {
-    let rec = containers.get(sscc);
-    if (rec === undefined) {
-      const row = p.containers.get(sscc);
-      const existing = store.containers.get(ssccKey(sscc));
-      rec = existing !== undefined ? { ...existing, children: [...existing.children] } : newContainer('', 0, row?.status ?? 4);
-      if (row !== undefined) Object.assign(rec, { status: row.status, prevStatus: row.status, parent: row.parent, state: row.state, capacity: row.capacity, flags: row.flags });
-      else if (existing === undefined) rec.state = 'CLOSED';
-      containers.set(sscc, rec);
-    }
-    return rec;
+  // Containers: the file's, the implied ones, and existing ones gaining children; children from parents. Read
+  // and merged inside the first transaction, so children a running daemon added just before are kept.
+  const mergeContainers = (): Map<string, ContainerRecord> => {
+    const containers = new Map<string, ContainerRecord>();
+    const childSets = new Map<ContainerRecord, Set<string>>();
+    const containerOf = (sscc: string): ContainerRecord => {
+      let rec = containers.get(sscc);
+      if (rec === undefined) {
+        const row = p.containers.get(sscc);
+        const existing = store.containers.get(ssccKey(sscc));
+        rec = existing !== undefined ? { ...existing, children: [...existing.children] } : newContainer('', 0, row?.status ?? 4);
+        if (row !== undefined) Object.assign(rec, { status: row.status, prevStatus: row.status, parent: row.parent, state: row.state, capacity: row.capacity, flags: row.flags });
+        else if (existing === undefined) rec.state = 'CLOSED';
+        containers.set(sscc, rec);
+      }
+      return rec;
+    };
+    const addOnce = (c: ContainerRecord, id: string) => {
+      let set = childSets.get(c);
+      if (set === undefined) childSets.set(c, (set = new Set(c.children)));
+      if (!set.has(id)) {
+        set.add(id);
+        c.children.push(id);
+      }
+    };
+    for (const sscc of p.containers.keys()) containerOf(sscc);
+    for (const sscc of implied.keys()) containerOf(sscc);
+    for (const c of p.containers.values()) if (c.parent !== '') addOnce(containerOf(c.parent), containerChildId(c.sscc));
+    for (const s of p.serials.parented) addOnce(containerOf(s.parent), itemChildId(s.gtin, s.serial));
+    return containers;
   };
-  for (const sscc of p.containers.keys()) containerOf(sscc);
-  for (const sscc of implied.keys()) containerOf(sscc);
-  for (const c of p.containers.values()) if (c.parent !== '') addOnce(containerOf(c.parent), containerChildId(c.sscc));
-  for (const s of p.serials.parented) addOnce(containerOf(s.parent), itemChildId(s.gtin, s.serial));
+  let containerCount = 0;
 
   // lmdb-js copies each key and keeps each value until the commit: the values are views of the rows' buffer.
   const putSerials = (from: number, to: number) => p.serials.forEach(from, to, (key, value) => void store.serials.put(key, value));
@@ -334,6 +350,8 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
   const putTheRest = () => {
     for (const l of p.lots) void store.lots.put(lotKey(l.gtin, l.lot), { flags: l.flags, expiryDays: isoToDays(l.expiry) });
     for (const pr of p.products) void store.products.put(pr.gtin, { companyPrefixLength: pr.companyPrefixLength, shortDateMarginDays: pr.shortDateMarginDays });
+    const containers = mergeContainers();
+    containerCount = containers.size;
     for (const [sscc, rec] of containers) void store.containers.put(ssccKey(sscc), rec);
     // A running daemon keeps lots and products in memory: a new stamp tells it to load them again.
     void store.meta.put(IMPORT_STAMP_KEY, `${Date.now()}-${randomUUID()}`);
@@ -363,9 +381,6 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
       transactions++;
     }
   }
-  return { transactions, records: p.records, serials: n, containers: containers.size, lots: p.lots.length, products: p.products.length };
+  return { transactions, records: p.records, serials: n, containers: containerCount, lots: p.lots.length, products: p.products.length };
 }
 
-function addOnce(c: ContainerRecord, id: string): void {
-  if (!c.children.includes(id)) c.children.push(id);
-}

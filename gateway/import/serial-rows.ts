@@ -6,6 +6,7 @@
  * of key strings had cost about 2 us a row).
  */
 import { Arena } from '../arena.js';
+import { GatewayError } from '../errors.js';
 import { SerialKeyScratch } from '../cache/keys.js';
 import { encodeRecord, type SerialRecord } from '../cache/record.js';
 
@@ -16,6 +17,9 @@ export interface ParentedSerial {
   parent: string;
   line: number;
 }
+
+/** Offsets are 32-bit. */
+const MAX_OFFSET = 0xffff_ffff;
 
 export class SerialRows {
   private keys: Buffer = Buffer.allocUnsafe(1 << 20);
@@ -69,6 +73,11 @@ export class SerialRows {
     }
     const k = this.keyAt[n]!;
     const v = this.valueAt[n]!;
+    if (k + key.length > MAX_OFFSET || v + value.length > MAX_OFFSET) {
+      throw new GatewayError('SG_ERR_IMPORT_READ', `the file's first ${n} serials fill the 4 GiB one import can hold; nothing was imported`, {
+        hint: `split it into files of at most about ${(Math.floor(n / 2 / 1_000_000) * 1_000_000).toLocaleString('en-US')} serials and import them one after the other`,
+      });
+    }
     if (k + key.length > this.keys.length) this.keys = grownBytes(this.keys, k, k + key.length);
     if (v + value.length > this.values.length) this.values = grownBytes(this.values, v, v + value.length);
     key.copy(this.keys, k);

@@ -98,4 +98,11 @@ test('cli - a file too large for the heap stops with SG_ERR_IMPORT_READ and a si
   }
 }, 60_000);
 
+test('cli - simulate refuses a ramp that starts above its maximum, before starting anything', async () => {
+  const p = runScangate(['simulate', '--ramp', '--ramp-start', '100', '--ramp-max', '50']);
+  const { code } = await p.exited();
+  assert.is(code, 2, p.output());
+  assert.match(p.output(), /SG_ERR_USAGE: --ramp-start 100 is above --ramp-max 50/);
+});
+
 test.run();

@@ -55,6 +55,10 @@ test('cache-import-reload - a lot this process wrote and has not committed yet i
     assert.is(cache.getLot(G, 'L1')?.flags, FLAG_ON_HOLD, 'the pending hold survives the reload');
     assert.ok(await written);
     assert.is(store.lots.get(lotKey(G, 'L1'))?.flags, FLAG_ON_HOLD);
+    // A key was kept over the disk's value, so that stamp was not taken: the next look loads again.
+    assert.equal(cache.reloadAfterImport(), { lots: 1, products: 0 });
+    assert.is(cache.getLot(G, 'L1')?.flags, FLAG_ON_HOLD);
+    assert.is(cache.reloadAfterImport(), null, 'now taken');
     // Once committed it is no longer pending: a later import's value is taken.
     await store.root.transaction(() => {
       void store.lots.put(lotKey(G, 'L1'), { flags: FLAG_RECALLED, expiryDays: 0 });
