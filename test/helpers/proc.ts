@@ -15,8 +15,9 @@ export interface Proc {
   exited(ms?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function runScangate(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, [...NODE_FLAGS, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+/** `nodeFlags` come after the daemon's own (NODE_FLAGS), so they override them. */
+export function runScangate(args: string[], env: Record<string, string> = {}, nodeFlags: readonly string[] = []): Proc {
+  const child = spawn(process.execPath, [...NODE_FLAGS, ...nodeFlags, BIN, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (out += d.toString()));

@@ -2,9 +2,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demoGtin, tempDir } from '../helpers/gateway.js';
-import { BIN, runScangate } from '../helpers/proc.js';
-import { NODE_FLAGS } from '../../cli/node-flags.js';
-import { spawn } from 'node:child_process';
+import { runScangate } from '../helpers/proc.js';
 import { assert, suite } from '../helpers/uvu.js';
 
 const test = suite('cli');
@@ -77,11 +75,9 @@ test('cli - a file too large for the heap stops with SG_ERR_IMPORT_READ and a si
     writeFileSync(file, Array.from({ length: 1_000_000 }, (_, i) => `{"type":"lot","gtin":"${G}","lot":"M${i}","hold":true}\n`).join(''));
     const env = { SCANGATE_DATA_DIR: tmp.dir };
     // A small heap stands in for a file larger than the default one (about 4 GiB) holds.
-    const child = spawn(process.execPath, [...NODE_FLAGS, '--max-semi-space-size=16', '--max-old-space-size=96', BIN, 'import', file], { env: { ...process.env, ...env } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+    const imp = runScangate(['import', file], env, ['--max-semi-space-size=16', '--max-old-space-size=96']);
+    const { code } = await imp.exited(60_000);
+    const out = imp.output();
     assert.is(code, 1, out);
     assert.match(out, /SG_ERR_IMPORT_READ: .*big\.ndjson is too large to check in one import: at line \d+ .*MiB heap; nothing was imported/);
     assert.match(out, /hint: split it into files of at most about [\d,]+ records/);
