@@ -2,7 +2,11 @@
 import { importFile, interruptedImports } from '../../gateway/import/index.js';
 import { splitCsvLine } from '../../gateway/import/csv.js';
 import { lookupSerial } from '../../gateway/lookup.js';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Store } from '../../gateway/store.js';
+import { itemChildId, newContainer, ssccKey } from '../../gateway/cache/container.js';
+import { STATUSES } from '../../gateway/reasons.js';
 import { GatewayError } from '../../gateway/errors.js';
 import { demoGtin, tempDir, writeCsv } from '../helpers/gateway.js';
 import { assert, suite } from '../helpers/uvu.js';
@@ -78,11 +82,38 @@ test('import - in chunks: lots and containers first, then the serials in transac
   }
 });
 
+test('import - children a daemon commits to a container between the check and the write are kept', async () => {
+  const tmp = tempDir();
+  const store = Store.open(tmp.dir);
+  try {
+    const S = '095201234567890122';
+    await store.containers.put(ssccKey(S), { ...newContainer('L1/agg', 0, STATUSES.COMMISSIONED), children: [itemChildId(G, 'OLD')] });
+    // The fault: another writer (the daemon) commits a child just before the import's transaction runs.
+    const original = store.root.transaction.bind(store.root);
+    let injected = false;
+    (store.root as { transaction: typeof original }).transaction = ((cb: () => unknown) => {
+      if (injected) return original(cb);
+      injected = true;
+      return original(() => {
+        const c = store.containers.get(ssccKey(S))!;
+        void store.containers.put(ssccKey(S), { ...c, children: [...c.children, itemChildId(G, 'DAEMON')] });
+      }).then(() => original(cb));
+    }) as typeof original;
+    const file = join(tmp.dir, 'in.csv');
+    writeFileSync(file, `gtin,serial,lot,expiry,status,parent\n${G},NEW,L1,2030-12-31,PACKED,${S}\n`);
+    await importFile(store, file);
+    assert.ok(injected);
+    assert.equal(store.containers.get(ssccKey(S))?.children, [itemChildId(G, 'OLD'), itemChildId(G, 'DAEMON'), itemChildId(G, 'NEW')]);
+  } finally {
+    await store.close();
+    tmp.dispose();
+  }
+});
+
 test('import - a wrong header is refused', async () => {
   const tmp = tempDir();
   const store = Store.open(tmp.dir);
   try {
-    const { writeFileSync } = await import('node:fs');
     writeFileSync(`${tmp.dir}/h.csv`, 'serial,gtin,colour\n');
     const err = await importFile(store, `${tmp.dir}/h.csv`).then(() => null, (e: unknown) => e);
     assert.is((err as GatewayError).code, 'SG_ERR_IMPORT_READ');
@@ -97,7 +128,6 @@ test('import - NDJSON: containers, hierarchy from parents, lots and products, al
   const tmp = tempDir();
   const store = Store.open(tmp.dir);
   try {
-    const { writeFileSync } = await import('node:fs');
     const P = '095201234567890122';
     const C = '095201234567890139';
     const lines = [
@@ -131,7 +161,6 @@ test('import - references, cycles and the claimed count are checked; nothing hal
   const tmp = tempDir();
   const store = Store.open(tmp.dir);
   try {
-    const { writeFileSync } = await import('node:fs');
     const A = '095201234567890122';
     const B = '095201234567890139';
     const lines = [
