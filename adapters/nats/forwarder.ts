@@ -359,11 +359,16 @@ export class Forwarder {
       await ensureEventsStream(nc, this.opts.eventsStream, this.opts.duplicateWindowMs, this.subject, this.opts.ensureStreams);
       this.jsm ??= await jetstreamManager(nc, { timeout: this.opts.publishTimeoutMs });
       const last = await this.jsm.streams.getMessage(this.opts.eventsStream, { last_by_subj: this.subject });
-      await this.outbox.committed(); // markers of batches sealed just now are readable
+      // Every batch numbered below this is committed once committed() returns, so it is read below if not yet
+      // stored. A batch sealed while we wait numbers from here on and is sent after: its marker may not be
+      // readable yet, and the in-memory counter (already past it) would skip it, for good (the next batch's
+      // PubAck deletes everything through it).
+      const sealedBefore = this.outbox.stats().nextBatchSeq;
+      await this.outbox.committed(); // markers of batches sealed before now are readable
       if (round !== this.window.round || !this.link.stats.connected) return true; // the link changed meanwhile: resync again at once
       this.stats.resyncs++;
       const first = this.outbox.firstSealed();
-      const nextLocal = first?.seq ?? this.outbox.stats().nextBatchSeq;
+      const nextLocal = first?.seq ?? sealedBefore;
       if (last === null) {
         this.window.base = { local: nextLocal - 1, streamSeq: 0 };
         return true;
@@ -399,7 +404,7 @@ export class Forwarder {
       );
       this.log.warn({ code: err.code, hint: err.hint }, err.message);
       if (pub !== null) this.outbox.raisePublishedFloor(pub);
-      const after = this.outbox.firstSealed()?.seq ?? this.outbox.stats().nextBatchSeq;
+      const after = this.outbox.firstSealed()?.seq ?? sealedBefore;
       this.window.base = { local: after - 1, streamSeq: last.seq };
       return true;
     } catch (err) {
