@@ -18,6 +18,7 @@ import { buildRegistry, withMqttMetrics, withOpcuaMetrics } from './metrics.js';
 import type { OpcuaAdapter } from '../adapters/opcua/index.js';
 import { describeError } from '../gateway/errors.js';
 import { interruptedError, interruptedImports } from '../gateway/import/index.js';
+import { DiskGuard } from '../gateway/disk-guard.js';
 
 /** How often the daemon looks for an import's stamp (a lot hold imported counts within this long). */
 const IMPORT_WATCH_MS = 1_000;
@@ -48,6 +49,10 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     outboxOptions(config),
     log.child({ component: 'outbox' }),
   );
+  // Before any adapter takes a read: a disk already low holds the first read too.
+  const minFree = config.outbox.minFreeDiskBytes;
+  const disk = new DiskGuard({ dir: config.dataDir, minFreeBytes: minFree }, (low, free) => outbox.setDiskLow(low, free, minFree));
+  disk.start();
   const stations = new StationRegistry(config);
   const cache = new Cache(store);
   const pipeline = new Pipeline({ cache, outbox, gatewayId: config.gatewayId, log: log.child({ component: 'pipeline' }) });
@@ -70,6 +75,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     await http?.close();
     await mqtt.close().catch(() => undefined);
     await uplink.close();
+    disk.stop();
     outbox.close();
     await store.close();
   };
@@ -99,13 +105,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           counters: pipeline.counters,
           mqtt: { mode: mqtt.mode, clients: mqtt.stats.clients, refusals: mqtt.stats.refusalsByReason(), droppedToSlowSubscribers: mqtt.stats.droppedToSlowSubscribers },
           outbox: outbox.stats(),
+          disk: { freeBytes: Number.isNaN(disk.freeBytes) ? null : disk.freeBytes, minFreeBytes: minFree, low: disk.low, lastError: disk.lastError },
           nats: forwarder.stats,
           uplink: uplink.stats(),
           ...(opcua !== null ? { opcua: opcua.status() } : {}),
         }),
         ready: () => ready,
         lookup: (gtin, serial) => lookupSerial(store, gtin, serial, cache),
-        registry: withOpcuaMetrics(withMqttMetrics(buildRegistry(pipeline.counters, outbox, forwarder.stats, uplink), mqtt.stats), () => opcua?.status() ?? null),
+        registry: withOpcuaMetrics(withMqttMetrics(buildRegistry(pipeline.counters, outbox, forwarder.stats, uplink, disk), mqtt.stats), () => opcua?.status() ?? null),
         log: log.child({ component: 'http' }),
       });
       await http.start();
@@ -148,6 +155,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
       await http?.close();
       await uplink.drain(Math.max(0, budget - (Date.now() - t0) - 300));
       const left = outbox.stats();
+      disk.stop();
       outbox.close();
       await store.close();
       log.info({ ms: Date.now() - t0, outbox: { events: left.events, batches: left.sealedBatches } }, 'stopped');

@@ -7,8 +7,9 @@ import type { ForwarderStats } from '../adapters/nats/forwarder.js';
 import { REFUSAL_REASONS, type MqttStats } from '../adapters/mqtt/stats.js';
 import type { Uplink } from '../adapters/nats/uplink.js';
 import type { OpcuaStatus } from '../adapters/opcua/index.js';
+import type { DiskGuard } from '../gateway/disk-guard.js';
 
-export function buildRegistry(counters: Counters, outbox: Outbox, fwd: ForwarderStats, uplink?: Uplink): Registry {
+export function buildRegistry(counters: Counters, outbox: Outbox, fwd: ForwarderStats, uplink?: Uplink, disk?: DiskGuard): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const reasons = Object.entries(REASONS);
@@ -24,7 +25,7 @@ export function buildRegistry(counters: Counters, outbox: Outbox, fwd: Forwarder
   });
   const simple: [string, string, () => number][] = [
     ['scangate_duplicate_reads_total', 'Duplicate reads answered with the original verdict (no event)', () => counters.duplicateReads],
-    ['scangate_reads_held_outbox_full_total', 'Reads held unacknowledged because the outbox was full', () => counters.readsHeldOutboxFull],
+    ['scangate_reads_held_outbox_full_total', 'Reads held unacknowledged because the outbox was full or the disk low', () => counters.readsHeldOutboxFull],
     ['scangate_store_errors_total', 'LMDB writes that failed', () => counters.storeErrors],
     ['scangate_internal_errors_total', 'Failures no handler caught (SG_ERR_INTERNAL in the log)', () => counters.internalErrors],
     ['scangate_batches_published_total', 'Batches acknowledged by JetStream', () => fwd.published],
@@ -37,9 +38,15 @@ export function buildRegistry(counters: Counters, outbox: Outbox, fwd: Forwarder
   const gauges: [string, string, () => number][] = [
     ['scangate_outbox_events', 'Events in the outbox (unsent)', () => outbox.stats().events],
     ['scangate_outbox_bytes', 'Bytes of unsent events in the outbox', () => outbox.stats().bytes],
-    ['scangate_outbox_full', '1 when the outbox is full and reads are held', () => (outbox.full ? 1 : 0)],
+    ['scangate_outbox_full', '1 when reads are held: the outbox is full, or the disk low (scangate_disk_low)', () => (outbox.full ? 1 : 0)],
     ['scangate_nats_connected', '1 when connected to NATS', () => (fwd.connected ? 1 : 0)],
   ];
+  if (disk !== undefined) {
+    gauges.push(
+      ['scangate_disk_free_bytes', 'Free bytes on the data directory\'s filesystem at the last check (-1: unknown)', () => (Number.isNaN(disk.freeBytes) ? -1 : disk.freeBytes)],
+      ['scangate_disk_low', 'Alarm: 1 while the data directory has less than outbox.minFreeDiskBytes free (reads held)', () => (disk.low ? 1 : 0)],
+    );
+  }
   for (const [name, help, get] of gauges) {
     new Gauge({ name, help, registers: [registry], collect() { this.set(get()); } });
   }
@@ -59,6 +66,7 @@ function addUplinkMetrics(registry: Registry, uplink: Uplink, outbox: Outbox): v
     ['scangate_uplink_stream_full_rejects_total', 'Publishes refused because the events stream was full (10077)', () => f.streamFullRejects],
     ['scangate_uplink_subject_conflicts_total', 'Times another publisher was found on this gateway\'s subject', () => f.subjectConflicts],
     ['scangate_outbox_full_episodes_total', 'Times the outbox became full (reads held)', () => outbox.stats().fullEpisodes],
+    ['scangate_disk_low_episodes_total', 'Times the data directory\'s disk went below outbox.minFreeDiskBytes free (reads held)', () => outbox.stats().diskLowEpisodes],
     ['scangate_nats_connects_total', 'NATS connections established (first and reconnects)', () => link.connects],
     ['scangate_nats_stale_connections_total', 'Links declared dead after unanswered pings', () => link.staleConnections],
   ];

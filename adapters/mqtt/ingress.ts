@@ -15,6 +15,7 @@ import type { Outbox } from '../../gateway/outbox/outbox.js';
 import type { Pipeline, VerdictMessage } from '../../gateway/pipeline.js';
 import { MAX_CODES, readEnvelope, type ReadEnvelope } from '../../gateway/read-envelope.js';
 import type { Store } from '../../gateway/store.js';
+import { LogLimit } from '../../gateway/log-limit.js';
 import { RedeliveryIndex } from './redelivery.js';
 import { RouteKind, type Route, type TopicMap } from './topics.js';
 import type { MqttStats } from './stats.js';
@@ -126,6 +127,8 @@ export class Ingress {
   private sink: IngressSink | null = null;
   private accepting = true;
   private inFlight = 0;
+  /** A store that cannot write fails every read: one line per 10 s, the rest counted. */
+  private readonly storeErrorLog = new LogLimit();
   private idleWaiters: (() => void)[] = [];
   private pruneTimer: NodeJS.Timeout | null = null;
   /** The reads of the current event turn waiting for its durable promise. */
@@ -241,7 +244,8 @@ export class Ingress {
 
   private storeFailed(): void {
     this.pipeline.counters.storeErrors++;
-    this.log.error({ code: 'SG_ERR_STORE' }, 'an event could not be stored; the read was not acknowledged');
+    const extra = this.storeErrorLog.take();
+    if (extra !== null) this.log.error({ code: 'SG_ERR_STORE', storeErrors: this.pipeline.counters.storeErrors, ...extra }, 'an event could not be stored; the read was not acknowledged (the sender redelivers it)');
   }
 
   private settle(): void {
@@ -293,6 +297,10 @@ export class Ingress {
         reply = { ok: false, error: 'MALFORMED', message: 'a control command is a JSON object such as {"cmd":"setOrder","gtins":[...]}' };
       } else if (typeof control !== 'function') {
         reply = { ok: false, error: 'UNSUPPORTED', message: 'this gateway does not take control commands' };
+      } else if (this.outbox.full) {
+        // Nothing is changed that cannot be recorded: refused with the reason, the controller may send it again.
+        const code = this.outbox.fullCode;
+        reply = { ok: false, error: code, message: code === 'SG_ERR_DISK_LOW' ? 'disk space low on the gateway: nothing is changed until space is freed' : 'the outbox is full: nothing is changed until the uplink frees space' };
       } else {
         const res = control.call(this.pipeline, st, cmd);
         reply = res.reply;

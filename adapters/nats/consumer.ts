@@ -33,6 +33,11 @@ export interface DurableSpec {
   retryDelayMs: number;
   /** Make sure the stream exists (or fail with a clear error) before using it. */
   ensureStream: (nc: NatsConnection) => Promise<void>;
+  /**
+   * The store may be written now (the disk is not low, disk-guard.ts), and the promise of when it may again.
+   * While it may not, the consumer stops taking messages (none pile up in memory) and starts again after.
+   */
+  writable?: { now: () => boolean; when: () => Promise<void> };
 }
 
 export interface ConsumerStats {
@@ -67,6 +72,11 @@ export class DurableApplier {
   private current: Promise<void> = Promise.resolve();
   private infoTimer: NodeJS.Timeout | null = null;
   private readonly unsubs: (() => void)[] = [];
+  /** Resolves when close() is called (a wait for the disk ends with it). */
+  private stopped: Promise<void> = new Promise(() => undefined);
+  private stop: () => void = () => undefined;
+  /** Times the consumer stopped taking messages because the store could not be written. */
+  paused = 0;
   readonly stats: ConsumerStats = { connected: false, applied: 0, redelivered: 0, bad: 0, lastSeq: 0, lastPublishedMs: null, pending: 0, recreated: 0, lastError: null };
 
   constructor(link: NatsLink, spec: DurableSpec, appliedSeq: () => number, apply: ApplyFn, log: Logger) {
@@ -81,6 +91,7 @@ export class DurableApplier {
   start(): void {
     if (this.running) return;
     this.running = true;
+    this.stopped = new Promise((r) => (this.stop = r));
     this.unsubs.push(
       this.link.onUp((nc) => {
         this.stats.connected = true;
@@ -102,7 +113,14 @@ export class DurableApplier {
   }
 
   private async run(nc: NatsConnection, session: number): Promise<void> {
+    const w = this.spec.writable;
     while (this.running && session === this.session) {
+      if (w !== undefined && !w.now()) {
+        // Not now: no consumer open, so JetStream keeps the messages; then start over from the cache's position.
+        this.paused++;
+        await Promise.race([w.when(), this.stopped]);
+        continue;
+      }
       try {
         await this.spec.ensureStream(nc);
         await this.ensureConsumer(nc);
@@ -114,12 +132,19 @@ export class DurableApplier {
           return;
         }
         this.startInfo(nc);
+        let paused = false;
         for await (const m of iter) {
+          if (w !== undefined && !w.now()) {
+            // Neither applied nor acknowledged: this one and those delivered after it come again in order,
+            // from a consumer recreated at the cache's position (ensureConsumer) once the store is writable.
+            paused = true;
+            break;
+          }
           await this.handle(m);
           if (session !== this.session || !this.running) break;
         }
         // The iterator ended by itself (consumer or stream deleted, heartbeats lost): start over.
-        if (session === this.session && this.running) await new Promise((r) => setTimeout(r, this.spec.retryDelayMs));
+        if (!paused && session === this.session && this.running) await new Promise((r) => setTimeout(r, this.spec.retryDelayMs));
       } catch (err) {
         const msg = describeError(err);
         if (this.stats.lastError !== msg) this.log.warn({ consumer: this.spec.name, stream: this.spec.stream }, `consumer failed, retrying: ${msg}`);
@@ -156,7 +181,11 @@ export class DurableApplier {
     m.ack();
   }
 
-  /** Create the consumer, or recreate it when it is ahead of what the cache has applied. */
+  /**
+   * Create the consumer, or recreate it from the cache's position when it delivered past what the cache applied:
+   * messages delivered and never applied (a session ended by a dead link, a store failure, a low disk) would
+   * otherwise come again only after ack_wait, behind newer ones, and be taken for redeliveries of applied ones.
+   */
   private async ensureConsumer(nc: NatsConnection): Promise<void> {
     const jsm = await jetstreamManager(nc);
     const applied = this.appliedSeq();
@@ -172,12 +201,16 @@ export class DurableApplier {
     try {
       const info = await jsm.consumers.info(this.spec.stream, this.spec.name);
       const floor = info.ack_floor.stream_seq;
+      const delivered = info.delivered.stream_seq;
       this.stats.pending = info.num_pending + info.num_ack_pending;
-      if (floor <= applied && info.config.filter_subject === this.spec.filter) return;
-      this.log.info(
-        { consumer: this.spec.name, consumerAt: floor, cacheAt: applied, filter: info.config.filter_subject },
-        floor > applied ? 'consumer is ahead of the cache: recreating it from the cache\'s position' : 'consumer filter changed: recreating it',
-      );
+      if (delivered <= applied && info.config.filter_subject === this.spec.filter) return;
+      const why =
+        info.config.filter_subject !== this.spec.filter
+          ? 'consumer filter changed: recreating it'
+          : floor > applied
+            ? 'consumer is ahead of the cache: recreating it from the cache\'s position'
+            : 'consumer delivered messages the cache has not applied: recreating it from the cache\'s position, so they come again in order';
+      this.log.info({ consumer: this.spec.name, consumerAt: floor, deliveredTo: delivered, cacheAt: applied, filter: info.config.filter_subject }, why);
       await jsm.consumers.delete(this.spec.stream, this.spec.name);
     } catch (err) {
       if (!(err instanceof JetStreamApiError) || err.code !== JetStreamApiCodes.ConsumerNotFound) throw err;
@@ -208,6 +241,7 @@ export class DurableApplier {
   async close(): Promise<void> {
     this.running = false;
     this.session++;
+    this.stop();
     for (const u of this.unsubs.splice(0)) u();
     const it = this.iter;
     if (it !== null) await it.close().catch(() => undefined);

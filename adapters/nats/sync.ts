@@ -33,6 +33,8 @@ export interface SyncOptions {
   ackWaitMs: number;
   retryDelayMs: number;
   durability: 'sync' | 'commit';
+  /** Whether the store may be written now, and when it may again (disk-guard.ts); messages wait for it. */
+  writable?: { now: () => boolean; when: () => Promise<void> };
 }
 
 export interface SyncStats extends ConsumerStats {
@@ -95,6 +97,7 @@ export class StatusSync extends CacheSync {
         fromStart: true, // a new gateway bootstraps its cache by replaying the whole stream
         ackWaitMs: opts.ackWaitMs,
         retryDelayMs: opts.retryDelayMs,
+        ...(opts.writable !== undefined ? { writable: opts.writable } : {}),
         ensureStream: (nc: NatsConnection) => ensureStatusStream(nc, opts.stream, subject, opts.ensureStreams),
       },
       () => appliedSeq(store, META_STATUS_SEQ),
@@ -132,6 +135,7 @@ export class PeerSync extends CacheSync {
         fromStart: false, // the cache was bootstrapped from the status stream; peers' news start now
         ackWaitMs: opts.ackWaitMs,
         retryDelayMs: opts.retryDelayMs,
+        ...(opts.writable !== undefined ? { writable: opts.writable } : {}),
         ensureStream: (nc: NatsConnection) => ensureEventsStream(nc, opts.stream, opts.duplicateWindowMs, this.ownSubject, opts.ensureStreams),
       },
       () => Math.max(this.skippedThrough, appliedSeq(store, META_PEER_SEQ)),

@@ -70,6 +70,7 @@ export class Uplink {
       ackWaitMs: n.syncAckWaitMs,
       retryDelayMs: n.retryDelayMs,
       durability: config.outbox.durability,
+      writable: { now: () => !deps.outbox.diskIsLow, when: () => deps.outbox.whenDiskOk() },
     };
     this.status = n.statusSync ? new StatusSync(this.link, deps.cache, deps.store, { ...syncOpts, stream: n.statusStream }, log.child({ sync: 'status' })) : null;
     this.peers = n.peerSync

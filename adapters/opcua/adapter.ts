@@ -16,6 +16,7 @@ import { ReaderRuntime, type ReadSink, type ReaderStats } from './reader.js';
 import { routeNodeOpcuaLogs } from './logging.js';
 import { pkiDirOf } from './security.js';
 import { next } from './seq.js';
+import { LogLimit } from '../../gateway/log-limit.js';
 
 export interface OpcuaAdapterDeps {
   pipeline: Pipeline;
@@ -89,6 +90,7 @@ export class OpcuaAdapter implements ReadSink {
   private readonly publishVerdict: ((st: StationContext, v: VerdictMessage) => void) | undefined;
   private accepting = true;
   private inFlight = 0;
+  private readonly storeErrorLog = new LogLimit();
   private idleWaiters: (() => void)[] = [];
   private held: Held[] = [];
   private waitingForRoom = false;
@@ -184,7 +186,10 @@ export class OpcuaAdapter implements ReadSink {
       this.refused++;
       return;
     }
-    if (this.held.length === 0) this.log.warn({ code: 'SG_ERR_OUTBOX_FULL' }, 'outbox full: PLC reads are held until the uplink frees space');
+    if (this.held.length === 0) {
+      const code = this.outbox.fullCode;
+      this.log.warn({ code }, code === 'SG_ERR_DISK_LOW' ? 'disk space low: PLC reads are held until space is freed' : 'outbox full: PLC reads are held until the uplink frees space');
+    }
     this.held.push(h);
     this.waitForRoom();
   }
@@ -218,7 +223,8 @@ export class OpcuaAdapter implements ReadSink {
       (err: unknown) => {
         this.settle();
         this.pipeline.counters.storeErrors++;
-        this.log.error({ code: 'SG_ERR_STORE', err: (err as Error).message }, 'event of a PLC read could not be stored');
+        const extra = this.storeErrorLog.take();
+        if (extra !== null) this.log.error({ code: 'SG_ERR_STORE', err: (err as Error).message, storeErrors: this.pipeline.counters.storeErrors, ...extra }, 'event of a PLC read could not be stored');
       },
     );
   }

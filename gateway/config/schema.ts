@@ -175,6 +175,11 @@ export const configSchema = z.strictObject({
        * of one event turn). Acknowledgements wait up to this much longer; verdicts never wait for it.
        */
       groupCommitMs: z.number().int().min(0).max(100).default(2),
+      /**
+       * Free space the data directory's filesystem keeps, in bytes: below it reads are held unacknowledged and
+       * the status sync waits (SG_ERR_DISK_LOW), so LMDB never meets a full disk. 0 turns the check off.
+       */
+      minFreeDiskBytes: z.number().int().min(0).default(268_435_456),
     })
     .prefault({}),
   cache: z

@@ -62,6 +62,11 @@ export interface OutboxStats {
   fullEpisodes: number;
   /** ms since the epoch when the current full episode began, null when not full. */
   fullSinceMs: number | null;
+  /** The data directory's disk is below outbox.minFreeDiskBytes (disk-guard.ts): reads are held as when full. */
+  diskLow: boolean;
+  /** Times the disk became low since start, and since when it is (null: not low). */
+  diskLowEpisodes: number;
+  diskLowSinceMs: number | null;
   /** Batches deleted after a PubAck or a resync, and their events. */
   ackedBatches: number;
   ackedEvents: number;
@@ -131,6 +136,10 @@ export class Outbox {
   private offset = 0;
   private fullEpisodes = 0;
   private fullSinceMs: number | null = null;
+  private diskLow = false;
+  private diskLowEpisodes = 0;
+  private diskLowSinceMs: number | null = null;
+  private diskWaiters: (() => void)[] = [];
   private ackedBatches = 0;
   private ackedEvents = 0;
   /** Highest local batch number deleted; its removal may not be committed yet, so reads skip up to it. */
@@ -195,9 +204,49 @@ export class Outbox {
     if (this.events > 0) this.log.info({ events: this.events, bytes: this.bytes, batches: this.sealed }, 'outbox recovered from disk');
   }
 
-  /** True when the journal has reached outbox.maxBytes: reads must not be acknowledged. */
+  /** True when the journal has reached outbox.maxBytes, or the disk is low: reads must not be acknowledged. */
   get full(): boolean {
-    return this.bytes >= this.opts.outboxMaxBytes;
+    return this.diskLow || this.bytes >= this.opts.outboxMaxBytes;
+  }
+
+  /**
+   * The data directory's filesystem went below (or back above) outbox.minFreeDiskBytes free (disk-guard.ts).
+   * While low the outbox counts as full, so the adapters hold reads unacknowledged, and whenDiskOk() waits.
+   */
+  setDiskLow(low: boolean, freeBytes: number, minFreeBytes: number): void {
+    if (low === this.diskLow) return;
+    this.diskLow = low;
+    if (low) {
+      this.diskLowSinceMs = Date.now();
+      this.diskLowEpisodes++;
+      this.log.warn(
+        { code: 'SG_ERR_DISK_LOW', freeBytes, minFreeBytes },
+        'disk space low on the data directory: reads are held unacknowledged, control commands refused and the syncs wait until space is freed on its filesystem (outbox.minFreeDiskBytes; the LMDB file never shrinks)',
+      );
+      return;
+    }
+    this.log.info({ heldMs: Date.now() - (this.diskLowSinceMs ?? Date.now()), freeBytes, minFreeBytes }, 'disk space is back on the data directory: reads are taken again');
+    this.diskLowSinceMs = null;
+    const waiters = this.diskWaiters;
+    this.diskWaiters = [];
+    for (const w of waiters) w();
+    this.freed();
+  }
+
+  /** The data directory's disk is below outbox.minFreeDiskBytes: nothing should be written. */
+  get diskIsLow(): boolean {
+    return this.diskLow;
+  }
+
+  /** Why reads are held while full(): the disk or the outbox's own bound. */
+  get fullCode(): 'SG_ERR_DISK_LOW' | 'SG_ERR_OUTBOX_FULL' {
+    return this.diskLow ? 'SG_ERR_DISK_LOW' : 'SG_ERR_OUTBOX_FULL';
+  }
+
+  /** Resolves when the disk is not low (at once when it is not). */
+  whenDiskOk(): Promise<void> {
+    if (!this.diskLow) return Promise.resolve();
+    return new Promise((resolve) => this.diskWaiters.push(resolve));
   }
 
   /** The stable id of the event with this seq. */
@@ -460,6 +509,9 @@ export class Outbox {
       full: this.full,
       fullEpisodes: this.fullEpisodes,
       fullSinceMs: this.fullSinceMs,
+      diskLow: this.diskLow,
+      diskLowEpisodes: this.diskLowEpisodes,
+      diskLowSinceMs: this.diskLowSinceMs,
       ackedBatches: this.ackedBatches,
       ackedEvents: this.ackedEvents,
     };

@@ -23,8 +23,10 @@ export function testConfig(dataDir: string, natsUrl: string, extra: Partial<Conf
     http: { enabled: false },
     nats: { servers: [natsUrl], retryDelayMs: 100, connectTimeoutMs: 1000, publishTimeoutMs: 2000 },
     batch: { maxEvents: 50, maxDelayMs: 20 },
+    // Tests do not depend on how full the machine's disk is (test/integration/disk-low.test.ts sets its own).
+    outbox: { minFreeDiskBytes: 16_777_216 },
   };
-  return configSchema.parse({ ...base, ...extra, mqtt: { ...base.mqtt, ...extra.mqtt }, nats: { ...base.nats, ...extra.nats }, batch: { ...base.batch, ...extra.batch } });
+  return configSchema.parse({ ...base, ...extra, mqtt: { ...base.mqtt, ...extra.mqtt }, nats: { ...base.nats, ...extra.nats }, batch: { ...base.batch, ...extra.batch }, outbox: { ...base.outbox, ...extra.outbox } });
 }
 
 /** A valid GTIN-14 under the GS1 demo prefix 952 (DOMAIN.md). */
