@@ -47,7 +47,7 @@ export default async function importCmd(argv: string[]): Promise<number> {
       if (m.file !== resolve(file)) process.stderr.write(`${describeError(interruptedError(m))}\n`);
     }
     const t0 = performance.now();
-    const res = await importFile(store, file, { defaultStatus: status as StatusName | undefined, expect, format: format as 'csv' | 'ndjson' | undefined, chunkRows });
+    const res = await importFile(store, file, { defaultStatus: status as StatusName | undefined, expect, format: format as 'csv' | 'ndjson' | undefined, chunkRows, minFreeDiskBytes: config.outbox.minFreeDiskBytes });
     const ms = performance.now() - t0;
     process.stdout.write(`${JSON.stringify({ file, imported: res.records, ...res, ms: Math.round(ms), rowsPerS: Math.round(res.records / (ms / 1000)) })}\n`);
     return 0;
