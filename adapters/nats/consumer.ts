@@ -75,8 +75,6 @@ export class DurableApplier {
   /** Resolves when close() is called (a wait for the disk ends with it). */
   private stopped: Promise<void> = new Promise(() => undefined);
   private stop: () => void = () => undefined;
-  /** Times the consumer stopped taking messages because the store could not be written. */
-  paused = 0;
   readonly stats: ConsumerStats = { connected: false, applied: 0, redelivered: 0, bad: 0, lastSeq: 0, lastPublishedMs: null, pending: 0, recreated: 0, lastError: null };
 
   constructor(link: NatsLink, spec: DurableSpec, appliedSeq: () => number, apply: ApplyFn, log: Logger) {
@@ -117,7 +115,6 @@ export class DurableApplier {
     while (this.running && session === this.session) {
       if (w !== undefined && !w.now()) {
         // Not now: no consumer open, so JetStream keeps the messages; then start over from the cache's position.
-        this.paused++;
         await Promise.race([w.when(), this.stopped]);
         continue;
       }

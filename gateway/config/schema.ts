@@ -176,8 +176,9 @@ export const configSchema = z.strictObject({
        */
       groupCommitMs: z.number().int().min(0).max(100).default(2),
       /**
-       * Free space the data directory's filesystem keeps, in bytes: below it reads are held unacknowledged and
-       * the status sync waits (SG_ERR_DISK_LOW), so LMDB never meets a full disk. 0 turns the check off.
+       * Free space the data directory's filesystem keeps, in bytes: below it reads are held unacknowledged,
+       * control commands refused and the status and peer syncs wait (SG_ERR_DISK_LOW), so that LMDB stops
+       * writing well before the disk is full. 0 turns the check off.
        */
       minFreeDiskBytes: z.number().int().min(0).default(268_435_456),
     })
