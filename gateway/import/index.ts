@@ -384,7 +384,9 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
   let containerCount = 0;
 
   // lmdb-js copies each key and keeps each value until the commit: the values are views of the rows' buffer.
-  const putSerials = (from: number, to: number) => p.serials.forEach(from, to, (key, value) => void store.serials.put(key, value));
+  // In key order: whole pages filled one after the other, and each chunk a narrow range of the tree.
+  const order = p.serials.keyOrder();
+  const putSerials = (from: number, to: number) => p.serials.forEach(from, to, (key, value) => void store.serials.put(key, value), order);
   // Lots (holds, recalls), products and containers before the serials that refer to them.
   const putTheRest = () => {
     for (const l of p.lots) void store.lots.put(lotKey(l.gtin, l.lot), { flags: l.flags, expiryDays: isoToDays(l.expiry) });

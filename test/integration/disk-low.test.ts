@@ -37,6 +37,17 @@ async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Pro
   }
 }
 
+/** The gateway's Prometheus metrics without labels, by name. */
+async function scrape(port: number): Promise<Map<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const m = /^([a-z_]+) (-?[0-9.e+]+)$/.exec(line);
+    if (m !== null) out.set(m[1]!, Number(m[2]));
+  }
+  return out;
+}
+
 /**
  * Write real blocks (synced, so the filesystem counts them at once) until the disk has less than `below` free,
  * whatever else writes or deletes on it meanwhile (at most 2 GiB).
@@ -63,7 +74,7 @@ test('disk-low - below outbox.minFreeDiskBytes reads are held and the status syn
   // The threshold sits 64 MiB under what is free now; the filler takes the disk 64 MiB below it: low with room
   // to spare, and not low again once the filler is gone.
   const min = freeDiskBytes(tmp.dir) - 64 * MB;
-  const cfg = testConfig(dataDir, nats.url, { outbox: { minFreeDiskBytes: min } });
+  const cfg = testConfig(dataDir, nats.url, { outbox: { minFreeDiskBytes: min }, http: { enabled: true, host: '127.0.0.1', port: 0 } });
   const nc = await connect({ servers: nats.url });
   await (await jetstreamManager(nc)).streams.add({ name: 'SCANGATE_STATUS', subjects: ['scangate.v1.status.>'] });
   const gw = await startGateway(cfg, silentLog);
@@ -88,6 +99,15 @@ test('disk-low - below outbox.minFreeDiskBytes reads are held and the status syn
     fillUntil(filler, min - 64 * MB);
     await until('the guard sees the disk low', () => gw.outbox.stats().diskLow, 5_000);
     assert.is(gw.outbox.full, true, 'the outbox counts as full');
+    // What an operator sees: the alarm metric, the free bytes under the threshold, the status API.
+    const low = await scrape(gw.httpPort!);
+    assert.is(low.get('scangate_disk_low'), 1);
+    assert.is(low.get('scangate_outbox_full'), 1);
+    assert.ok(low.get('scangate_disk_free_bytes')! >= 0 && low.get('scangate_disk_free_bytes')! < min, `free ${low.get('scangate_disk_free_bytes')} under ${min}`);
+    assert.is(low.get('scangate_disk_low_episodes_total'), 1);
+    const statusLow = (await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/status`)).json()) as { disk: { low: boolean; minFreeBytes: number } };
+    assert.is(statusLow.disk.low, true);
+    assert.is(statusLow.disk.minFreeBytes, min);
 
     // Central's updates wait: nothing is written while the disk is low. The first is delivered and left alone;
     // it must still come before the second afterwards (else it would pass for a redelivery and be lost).
@@ -118,9 +138,14 @@ test('disk-low - below outbox.minFreeDiskBytes reads are held and the status syn
     const st = gw.outbox.stats();
     assert.is(st.diskLow, false, 'alarm cleared');
     assert.is(st.diskLowEpisodes, 1);
+    const after = await scrape(gw.httpPort!);
+    assert.is(after.get('scangate_disk_low'), 0);
+    assert.is(after.get('scangate_outbox_full'), 0);
+    assert.ok(after.get('scangate_disk_free_bytes')! >= min);
+    assert.is(after.get('scangate_disk_low_episodes_total'), 1, 'one episode counted');
+    assert.ok(after.get('scangate_reads_held_outbox_full_total')! >= 1);
     const stored = await readEvents(nats.url, 'SCANGATE_EVENTS', 2);
     const raws = stored.flatMap((b) => b.batch.events.map((e) => Buffer.from(e.raw ?? []).toString('latin1')));
-    if (!raws.includes('BEFORE-1')) console.log('DEBUG', JSON.stringify(gw.forwarder.stats), JSON.stringify(gw.outbox.stats()), JSON.stringify(stored.map((b) => ({ s: b.streamSeq, id: b.msgId, ev: b.batch.events.map((e) => [e.eventId, Buffer.from(e.raw ?? []).toString('latin1')]) }))));
     assert.equal(raws.filter((r) => r === 'BEFORE-1' || r === 'DURING-1').sort(), ['BEFORE-1', 'DURING-1'], 'both reads reach central, once each');
   } finally {
     rmSync(filler, { force: true });

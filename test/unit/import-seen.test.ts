@@ -1,12 +1,12 @@
 /**
  * The import's tables of records already named: serials (key bytes in a hash index) agree with a Set over many
- * rows, through growth; containers, lots and products by their ids.
+ * rows, through growth; the rows in key order for writing; containers, lots and products by their ids.
  */
 import { SeenRecords } from '../../gateway/import/seen.js';
 import { SerialRows } from '../../gateway/import/serial-rows.js';
 import type { ImportRow } from '../../gateway/import/rows.js';
 import { decodeRecord, newRecord } from '../../gateway/cache/record.js';
-import { parseSerialKey } from '../../gateway/cache/keys.js';
+import { parseSerialKey, serialKey } from '../../gateway/cache/keys.js';
 import { STATUSES } from '../../gateway/reasons.js';
 import { demoGtin } from '../helpers/gateway.js';
 import { assert, suite } from '../helpers/uvu.js';
@@ -51,6 +51,40 @@ test('import-seen - agrees with a Set over 300,000 rows with repeats; keys and r
     seen++;
   });
   assert.is(seen, reference.size);
+});
+
+test('import-seen - keyOrder gives the rows in LMDB key order (bytes, then length), null when already in it', () => {
+  const rows = new SerialRows();
+  const gtins = [demoGtin(3), demoGtin(1), demoGtin(2)];
+  let x = 777;
+  // The high bits of the generator: its low bits repeat with a short period.
+  const next = () => (x = (Math.imul(x, 1103515245) + 12345) >>> 0) >>> 16;
+  const alphabet = 'AB09az-_';
+  // Serials of 1-20 characters over a small alphabet with long shared prefixes, so that keys tie on their first
+  // 18 bytes (the part compared as numbers), one key is a prefix of another, and lengths differ by one.
+  const serials = new Set<string>(['A', 'AA', 'AB', 'A0', 'AAAAAAAAAAAA', 'AAAAAAAAAAAAA', 'AAAAAAAAAAAAB', 'AAAAAAAAAAAAAAAAAAAA']);
+  while (serials.size < 5000) {
+    const len = 1 + (next() % 20);
+    let s = next() % 2 === 0 ? 'AAAAAAAAAAAA'.slice(0, Math.min(len, 12)) : '';
+    while (s.length < len) s += alphabet[next() % alphabet.length];
+    serials.add(s);
+  }
+  const keys: Buffer[] = [];
+  for (const s of serials) {
+    const g = gtins[next() % 3]!;
+    if (rows.add(g, s, rec(), keys.length)) keys.push(serialKey(g, s));
+  }
+  const order = rows.keyOrder();
+  assert.ok(order !== null);
+  const expected = keys.map((k, i) => ({ k, i })).sort((a, b) => Buffer.compare(a.k, b.k)).map((e) => e.i);
+  assert.equal([...order!], expected);
+  const got: Buffer[] = [];
+  rows.forEach(0, rows.count, (key) => void got.push(Buffer.from(key)), order);
+  for (let i = 1; i < got.length; i++) if (Buffer.compare(got[i - 1]!, got[i]!) >= 0) assert.unreachable(`rows ${i - 1} and ${i} out of order`);
+
+  const sorted = new SerialRows();
+  for (const e of keys.map((k) => parseSerialKey(k)).sort((a, b) => Buffer.compare(serialKey(a.gtin, a.serial), serialKey(b.gtin, b.serial)))) sorted.add(e.gtin, e.serial, rec(), 0);
+  assert.is(sorted.keyOrder(), null);
 });
 
 test('import-seen - serials that name a container are listed for the containers', () => {
