@@ -71,7 +71,7 @@ export class SerialRows {
    * chunk of an import splits pages all over the tree and leaves them half full (measured: 1,000,000 random
    * serials took 187 MiB in chunks of 50,000 and 68 MiB in one transaction; 48 MiB either way in key order).
    * The keys' first 18 bytes are compared as three 48-bit numbers, the rest (serials over 12 characters that
-   * share their first 12) byte by byte.
+   * share their first 12) byte by byte; 0.3-0.5 s per million serials in random order.
    */
   keyOrder(): Uint32Array | null {
     const n = this.count;
@@ -106,9 +106,40 @@ export class SerialRows {
     let sorted = true;
     for (let r = 1; r < n && sorted; r++) sorted = cmp(r - 1, r) < 0;
     if (sorted) return null;
+    // By GTIN first (a file names few): a counting sort, keeping the file's order within each GTIN, which is often
+    // the key order already (a file per product, or products interleaved); only the GTINs out of order are sorted.
+    const ids = new Map<number, number>();
+    const gtinOf = new Uint32Array(n);
+    const counts: number[] = [];
+    for (let r = 0; r < n; r++) {
+      let id = ids.get(p0[r]!);
+      if (id === undefined) {
+        id = counts.length;
+        ids.set(p0[r]!, id);
+        counts.push(0);
+        if (id > 4096) return fullSort(n, cmp);
+      }
+      gtinOf[r] = id;
+      counts[id]!++;
+    }
+    const next = new Float64Array(counts.length);
+    const ends: number[] = [];
+    let at = 0;
+    for (const [, id] of [...ids].sort((a, b) => a[0] - b[0])) {
+      next[id] = at;
+      at += counts[id]!;
+      ends.push(at);
+    }
     const order = new Uint32Array(n);
-    for (let r = 0; r < n; r++) order[r] = r;
-    return order.sort(cmp);
+    for (let r = 0; r < n; r++) order[next[gtinOf[r]!]!++] = r;
+    let from = 0;
+    for (const end of ends) {
+      let inOrder = true;
+      for (let i = from + 1; i < end && inOrder; i++) inOrder = cmp(order[i - 1]!, order[i]!) < 0;
+      if (!inOrder) order.subarray(from, end).sort(cmp);
+      from = end;
+    }
+    return order;
   }
 
   private sameKey(row: number, key: Buffer): boolean {
@@ -152,6 +183,13 @@ export class SerialRows {
       this.hashes[i] = hashes[j]!;
     }
   }
+}
+
+/** Row numbers 0..n-1 sorted by `cmp`. */
+function fullSort(n: number, cmp: (x: number, y: number) => number): Uint32Array {
+  const order = new Uint32Array(n);
+  for (let r = 0; r < n; r++) order[r] = r;
+  return order.sort(cmp);
 }
 
 function grown(a: Uint32Array<ArrayBuffer>): Uint32Array<ArrayBuffer> {

@@ -87,6 +87,33 @@ test('import-seen - keyOrder gives the rows in LMDB key order (bytes, then lengt
   assert.is(sorted.keyOrder(), null);
 });
 
+test('import-seen - keyOrder: products interleaved, each in order; and more GTINs than the counting sort takes', () => {
+  const check = (rows: SerialRows, keys: Buffer[]) => {
+    const order = rows.keyOrder();
+    assert.ok(order !== null);
+    const expected = keys.map((k, i) => ({ k, i })).sort((a, b) => Buffer.compare(a.k, b.k)).map((e) => e.i);
+    assert.equal([...order!], expected);
+  };
+  // A file of 5 products interleaved row by row, each product's serials ascending (one GTIN in reverse).
+  const interleaved = new SerialRows();
+  const keys: Buffer[] = [];
+  for (let j = 0; j < 2000; j++) {
+    const g = demoGtin(10 + (j % 5));
+    const s = j % 5 === 4 ? `Z${String(9999 - j).padStart(5, '0')}` : `S${String(j).padStart(5, '0')}`;
+    interleaved.add(g, s, rec(), j);
+    keys.push(serialKey(g, s));
+  }
+  check(interleaved, keys);
+  // 5,000 GTINs, one serial each, in reverse order.
+  const many = new SerialRows();
+  const manyKeys: Buffer[] = [];
+  for (let i = 5000; i > 0; i--) {
+    many.add(demoGtin(i), 'S1', rec(), i);
+    manyKeys.push(serialKey(demoGtin(i), 'S1'));
+  }
+  check(many, manyKeys);
+});
+
 test('import-seen - serials that name a container are listed for the containers', () => {
   const rows = new SerialRows();
   const inBox = rec();
