@@ -3,6 +3,7 @@
  * Each section is a module with `run(): Promise<void>`; a section that needs a service starts its own.
  */
 const SECTIONS: Record<string, () => Promise<{ run: () => Promise<void> }>> = {
+  machine: () => import('./machine.js'),
   parse: () => import('./parse.js'),
   engine: () => import('./engine.js'),
   aggregate: () => import('./aggregate.js'),
