@@ -7,11 +7,12 @@
  *   - a wake-up round trip between two processes over a Unix socket, through both event loops (what a read, its
  *     verdict and their acknowledgements pay at low rates, one packet per wake-up);
  *   - a random read from memory (512 MiB, far beyond the caches: a cache miss and usually a TLB miss, what a
- *     lookup in a large LMDB file pays at each level of its tree);
+ *     lookup in a large LMDB file pays at each level of its tree; with transparent huge pages set to `always`
+ *     the buffer may sit on 2 MiB pages and miss the TLB far less, so the setting is printed with it);
  *   - a plain compute loop (the core's speed for JavaScript).
  */
 import { fork } from 'node:child_process';
-import { fstatSync, mkdtempSync, openSync, closeSync, rmSync } from 'node:fs';
+import { closeSync, fstatSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,33 +33,52 @@ function syscallUs(): number {
   }
 }
 
-/** Median round trip (us) of 4-byte messages echoed by a child process, one at a time. */
+/** Median round trip (us) of 4-byte messages echoed by a child process, one at a time; at most 20 s. */
 async function wakeupUs(): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'sg-bench-machine-'));
   const path = join(dir, 'echo.sock');
   const child = fork(fileURLToPath(import.meta.url), ['--echo', path], { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  let sock: Socket | null = null;
+  let timer: NodeJS.Timeout | null = null;
   try {
-    await new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve());
-      child.once('exit', (code) => reject(new Error(`echo process exited with ${code}`)));
+    return await new Promise<number>((resolve, reject) => {
+      timer = setTimeout(() => reject(new Error('the echo process did not answer within 20 s')), 20_000);
+      child.once('exit', (code) => reject(new Error(`the echo process exited with ${code}`)));
+      child.once('error', reject);
+      child.once('message', () => {
+        const s = (sock = createConnection(path));
+        s.setNoDelay(true);
+        s.on('error', reject);
+        const times: number[] = [];
+        const ping = Buffer.from('ping');
+        let t0 = 0;
+        const send = () => {
+          t0 = performance.now();
+          s.write(ping);
+        };
+        s.on('data', () => {
+          times.push((performance.now() - t0) * 1000);
+          if (times.length < 3000) return send();
+          const measured = times.slice(500).sort((a, b) => a - b);
+          resolve(measured[Math.floor(measured.length / 2)]!);
+        });
+        s.once('connect', send);
+      });
     });
-    const sock: Socket = createConnection(path);
-    sock.setNoDelay(true);
-    await new Promise<void>((r) => sock.once('connect', () => r()));
-    const times: number[] = [];
-    const ping = Buffer.from('ping');
-    for (let i = 0; i < 3000; i++) {
-      const t0 = performance.now();
-      sock.write(ping);
-      await new Promise<void>((r) => sock.once('data', () => r()));
-      if (i >= 500) times.push((performance.now() - t0) * 1000);
-    }
-    sock.destroy();
-    times.sort((a, b) => a - b);
-    return times[Math.floor(times.length / 2)]!;
   } finally {
+    if (timer !== null) clearTimeout(timer);
+    (sock as Socket | null)?.destroy();
     child.kill();
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The kernel's transparent huge pages setting: with `always`, the memory figure below may see few TLB misses. */
+function hugePages(): string {
+  try {
+    return /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))?.[1] ?? 'unknown';
+  } catch {
+    return 'unknown';
   }
 }
 
@@ -103,7 +123,7 @@ function computeNs(): number {
 export async function run(): Promise<void> {
   console.log(`system call from JavaScript (fstat): ${fmt(syscallUs())} us`);
   console.log(`wake-up round trip between two processes (Unix socket, both event loops): ${fmt(await wakeupUs(), 1)} us (median)`);
-  console.log(`random memory read over 512 MiB (cache and TLB miss): ${fmt(memoryNs(), 0)} ns`);
+  console.log(`random memory read over 512 MiB (cache and TLB miss; transparent huge pages: ${hugePages()}): ${fmt(memoryNs(), 0)} ns`);
   console.log(`compute loop (multiply-xor): ${fmt(computeNs())} ns per iteration`);
 }
 
@@ -114,7 +134,10 @@ if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.a
     const server = createServer((s) => {
       s.setNoDelay(true);
       s.on('data', (d) => s.write(d));
+      s.on('error', () => process.exit(0));
     });
+    // Gone with the parent, whatever way it went.
+    process.on('disconnect', () => process.exit(0));
     server.listen(process.argv[at + 1]!, () => process.send!('ready'));
   }
 }

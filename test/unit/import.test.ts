@@ -94,6 +94,7 @@ test('import - serials in random order, in chunks: written in key order, the fil
       try {
         const res = await importFile(store, writeCsv(tmp.dir, list, `${name}.csv`), { chunkRows });
         assert.is(res.serials, list.length);
+        assert.is(store.serials.getCount(), list.length, 'every serial stored');
         assert.is(lookupSerial(store, list[777]![0]!, list[777]![1]!)?.status, 'RECEIVED');
       } finally {
         await store.close();
