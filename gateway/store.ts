@@ -2,6 +2,8 @@
  * The LMDB environment on disk: one file, named tables. Layout (README "Data on disk"):
  *   serials     binary key (cache/keys.ts) -> SerialRecord bytes (cache/record.ts)
  *   containers  SSCC as 8 bytes            -> ContainerRecord (cache/container-codec.ts; msgpack before)
+ *   containerAdds  SSCC as 8 bytes [+ child id] -> empty  (children an import added to an existing container, each
+ *               under a key of its own; the bare SSCC marks that it has some: see cache/container-adds.ts)
  *   lots        6 bytes GTIN + lot          -> LotRecord {flags, expiryDays} (msgpack)
  *   products    GTIN-14 string              -> ProductRecord {companyPrefixLength, shortDateMarginDays}
  *   journal  event seq (number)        -> [kind byte][protobuf ScanEvent/AggregationEvent]  (the outbox's events)
@@ -61,6 +63,8 @@ export class Store {
   /** Scan events already stored at central, kept a while by event seq to recognise redelivered reads. */
   readonly recent: Database<Buffer, number>;
   readonly meta: Database<unknown, string>;
+  /** Children imports added to existing containers (cache/container-adds.ts); absent in a read-only store made before it. */
+  readonly containerAdds: Database<Buffer, Buffer> | undefined;
   readonly path: string;
   /**
    * Every write of the daemon goes through this queue (group commit), never straight to a table: the queue
@@ -83,6 +87,8 @@ export class Store {
     this.batches = root.openDB<BatchMarker, number>({ name: 'batches', encoding: 'msgpack' });
     this.recent = root.openDB<Buffer, number>({ name: 'recent', encoding: 'binary' });
     this.meta = root.openDB<unknown, string>({ name: 'meta', encoding: 'msgpack' });
+    // Read-only, lmdb-js gives no table (undefined) when the file has none yet.
+    this.containerAdds = root.openDB<Buffer, Buffer>({ name: 'containerAdds', encoding: 'binary', keyEncoding: 'binary' }) as Database<Buffer, Buffer> | undefined;
   }
 
   /** Open (creating if needed) the store under dataDir. Errors name the key to change. */

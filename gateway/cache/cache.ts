@@ -12,6 +12,7 @@ import { lotKey, SerialKeyScratch } from './keys.js';
 import { SerialOverlay, type OverlayEntry } from './overlay.js';
 import { decodeRecord, encodeRecord, type SerialRecord } from './record.js';
 import { ssccKey, type ContainerRecord } from './container.js';
+import { addedChildren, containerAddKey, withAddedChildren } from './container-adds.js';
 
 /** What a station holds between reads: its open container and the order it works on. */
 export interface StationState {
@@ -39,6 +40,8 @@ export class Cache {
   /** Record values of queued writes (each is kept until written). */
   private readonly arena = new Arena();
   private readonly containerOverlay = new Map<string, ContainerRecord | null>();
+  /** Per container loaded with children an import added (container-adds.ts): those children, as we knew them. */
+  private readonly addedSeen = new Map<string, Set<string>>();
   private readonly lotMap = new Map<string, LotRecord>();
   private readonly productMap = new Map<string, ProductRecord>();
   /** Lot and product records written but not committed: a reload from disk must not undo them. */
@@ -106,10 +109,29 @@ export class Cache {
   getContainer(sscc: string): ContainerRecord | undefined {
     const pending = this.containerOverlay.get(sscc);
     if (pending !== undefined) return pending ?? undefined;
-    return this.store.containers.get(ssccKey(sscc));
+    const rec = this.store.containers.get(ssccKey(sscc));
+    if (rec === undefined) return undefined;
+    // Children an import added (container-adds.ts): a write of ours that raced with the import may have left
+    // them out of the record.
+    const added = addedChildren(this.store.containerAdds, sscc);
+    if (added === undefined) return rec;
+    this.addedSeen.set(sscc, new Set(added));
+    return { ...rec, children: withAddedChildren(rec.children, added) };
   }
 
   putContainer(sscc: string, rec: ContainerRecord): Promise<boolean> {
+    const seen = this.addedSeen.get(sscc);
+    if (seen !== undefined) {
+      // An added child we knew of and took out on purpose: its key goes too (same transaction), or it would be
+      // added back at the next load. Added children we never saw stay.
+      const kept = new Set(rec.children);
+      for (const id of seen) {
+        if (kept.has(id)) continue;
+        void this.store.writes.remove(this.store.containerAdds!, containerAddKey(sscc, id));
+        seen.delete(id);
+      }
+      if (seen.size === 0) this.addedSeen.delete(sscc);
+    }
     return this.track(this.containerOverlay, sscc, rec, this.store.writes.put(this.store.containers, ssccKey(sscc), rec));
   }
 

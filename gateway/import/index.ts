@@ -19,6 +19,7 @@ import { freeDiskBytes } from '../disk-guard.js';
 import { IMPORT_STAMP_KEY } from '../cache/cache.js';
 import { lotKey } from '../cache/keys.js';
 import { ssccKey, containerChildId, itemChildId, newContainer, type ContainerRecord } from '../cache/container.js';
+import { addedChildren, putAddedChildren, withAddedChildren } from '../cache/container-adds.js';
 import { isoToDays, newRecord, type SerialRecord } from '../cache/record.js';
 import type { StatusName } from '../reasons.js';
 import type { Store } from '../store.js';
@@ -352,15 +353,21 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
 
   // Containers: the file's, the implied ones, and existing ones gaining children; children from parents. Read
   // and merged inside the first transaction, so children a running daemon added just before are kept.
+  // Children added to containers that existed before: also kept under keys of their own (container-adds.ts), so
+  // that a write of the running daemon queued before this import's cannot drop them.
+  const addedToExisting = new Map<string, string[]>();
   const mergeContainers = (): Map<string, ContainerRecord> => {
     const containers = new Map<string, ContainerRecord>();
     const childSets = new Map<ContainerRecord, Set<string>>();
+    const ssccOf = new Map<ContainerRecord, string>();
     const containerOf = (sscc: string): ContainerRecord => {
       let rec = containers.get(sscc);
       if (rec === undefined) {
         const row = p.containers.get(sscc);
         const existing = store.containers.get(ssccKey(sscc));
-        rec = existing !== undefined ? { ...existing, children: [...existing.children] } : newContainer('', 0, row?.status ?? 4);
+        const added = existing !== undefined ? addedChildren(store.containerAdds, sscc) : undefined;
+        rec = existing !== undefined ? { ...existing, children: added !== undefined ? withAddedChildren(existing.children, added) : [...existing.children] } : newContainer('', 0, row?.status ?? 4);
+        if (existing !== undefined) ssccOf.set(rec, sscc);
         if (row !== undefined) Object.assign(rec, { status: row.status, prevStatus: row.status, parent: row.parent, state: row.state, capacity: row.capacity, flags: row.flags });
         else if (existing === undefined) rec.state = 'CLOSED';
         containers.set(sscc, rec);
@@ -373,6 +380,12 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
       if (!set.has(id)) {
         set.add(id);
         c.children.push(id);
+        const existing = ssccOf.get(c);
+        if (existing !== undefined) {
+          let ids = addedToExisting.get(existing);
+          if (ids === undefined) addedToExisting.set(existing, (ids = []));
+          ids.push(id);
+        }
       }
     };
     for (const sscc of p.containers.keys()) containerOf(sscc);
@@ -394,6 +407,8 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
     const containers = mergeContainers();
     containerCount = containers.size;
     for (const [sscc, rec] of containers) void store.containers.put(ssccKey(sscc), rec);
+    const adds = store.containerAdds!;
+    for (const [sscc, ids] of addedToExisting) putAddedChildren((k, v) => void adds.put(k, v), sscc, ids);
     // A running daemon keeps lots and products in memory: a new stamp tells it to load them again.
     void store.meta.put(IMPORT_STAMP_KEY, `${Date.now()}-${randomUUID()}`);
   };

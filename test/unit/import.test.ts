@@ -1,7 +1,8 @@
 /** Import: CSV fields, row validation with line numbers, all-or-nothing. */
 import { IMPORT_MARKER_PREFIX, importFile, interruptedImports } from '../../gateway/import/index.js';
 import { splitCsvLine } from '../../gateway/import/csv.js';
-import { lookupSerial } from '../../gateway/lookup.js';
+import { lookupContainer, lookupSerial } from '../../gateway/lookup.js';
+import { Cache } from '../../gateway/cache/cache.js';
 import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Store } from '../../gateway/store.js';
@@ -177,6 +178,38 @@ test('import - children a daemon commits to a container between the check and th
     await importFile(store, file);
     assert.ok(injected);
     assert.equal(store.containers.get(ssccKey(S))?.children, [itemChildId(G, 'OLD'), itemChildId(G, 'DAEMON'), itemChildId(G, 'NEW')]);
+  } finally {
+    await store.close();
+    tmp.dispose();
+  }
+});
+
+test('import - children added to a container the daemon writes at that moment survive its write (containerAdds)', async () => {
+  const tmp = tempDir();
+  // The daemon's writes wait 100 ms in the group-commit queue: the import's transaction commits before them.
+  const store = Store.open(tmp.dir, { groupCommitMs: 100 });
+  try {
+    const S = '095201234567890122';
+    const [OLD, DAEMON, NEW, NEW2] = ['OLD', 'DAEMON', 'NEW', 'NEW2'].map((x) => itemChildId(G, x));
+    await store.containers.put(ssccKey(S), { ...newContainer('L1/agg', 0, STATUSES.COMMISSIONED), children: [OLD!] });
+    const cache = new Cache(store);
+    const before = cache.getContainer(S)!;
+    const daemonWrite = cache.putContainer(S, { ...before, children: [...before.children, DAEMON!] });
+    const line = (serial: string) => `${G},${serial},L1,2030-12-31,PACKED,${S}`;
+    writeFileSync(join(tmp.dir, 'a.csv'), `gtin,serial,lot,expiry,status,parent\n${line('NEW')}\n`);
+    await importFile(store, join(tmp.dir, 'a.csv'));
+    await daemonWrite;
+    assert.equal(store.containers.get(ssccKey(S))?.children, [OLD, DAEMON], 'the race: the daemon\'s record, written last, lacks the import\'s child');
+    assert.equal(cache.getContainer(S)?.children, [OLD, DAEMON, NEW], 'the daemon loads it with the child');
+    assert.equal(lookupContainer(store, S)?.children, ['OLD', 'DAEMON', 'NEW'].map((serial) => ({ gtin: G, serial })), 'and so does lookup');
+    // The next import keeps it in the record it writes.
+    writeFileSync(join(tmp.dir, 'b.csv'), `gtin,serial,lot,expiry,status,parent\n${line('NEW2')}\n`);
+    await importFile(store, join(tmp.dir, 'b.csv'));
+    assert.equal(store.containers.get(ssccKey(S))?.children, [OLD, DAEMON, NEW, NEW2]);
+    // A child the daemon takes out on purpose does not come back.
+    const cur = cache.getContainer(S)!;
+    await cache.putContainer(S, { ...cur, children: cur.children.filter((c) => c !== NEW) });
+    assert.equal(new Cache(store).getContainer(S)?.children, [OLD, DAEMON, NEW2]);
   } finally {
     await store.close();
     tmp.dispose();
