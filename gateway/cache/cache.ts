@@ -14,6 +14,9 @@ import { decodeRecord, encodeRecord, type SerialRecord } from './record.js';
 import { ssccKey, type ContainerRecord } from './container.js';
 import { addedChildren, containerAddKey, withAddedChildren } from './container-adds.js';
 
+/** Containers whose last children list handedOut keeps (oldest forgotten first). */
+const HANDED_OUT_MAX = 1024;
+
 /** What a station holds between reads: its open container and the order it works on. */
 export interface StationState {
   /** SSCC of the open container, '' when none. */
@@ -40,8 +43,11 @@ export class Cache {
   /** Record values of queued writes (each is kept until written). */
   private readonly arena = new Arena();
   private readonly containerOverlay = new Map<string, ContainerRecord | null>();
-  /** Per container loaded with children an import added (container-adds.ts): those children, as we knew them. */
-  private readonly addedSeen = new Map<string, Set<string>>();
+  /**
+   * The children list each of the last containers had when getContainer handed it out: putContainer tells from it
+   * which children a change takes out (container-adds.ts). A decision gets a container, then puts it.
+   */
+  private readonly handedOut = new Map<string, readonly string[]>();
   private readonly lotMap = new Map<string, LotRecord>();
   private readonly productMap = new Map<string, ProductRecord>();
   /** Lot and product records written but not committed: a reload from disk must not undo them. */
@@ -108,31 +114,37 @@ export class Cache {
 
   getContainer(sscc: string): ContainerRecord | undefined {
     const pending = this.containerOverlay.get(sscc);
-    if (pending !== undefined) return pending ?? undefined;
-    const rec = this.store.containers.get(ssccKey(sscc));
-    if (rec === undefined) return undefined;
-    // Children an import added (container-adds.ts): a write of ours that raced with the import may have left
-    // them out of the record.
-    const added = addedChildren(this.store.containerAdds, sscc);
-    if (added === undefined) return rec;
-    this.addedSeen.set(sscc, new Set(added));
-    return { ...rec, children: withAddedChildren(rec.children, added) };
+    let rec: ContainerRecord | undefined;
+    if (pending !== undefined) rec = pending ?? undefined;
+    else {
+      rec = this.store.containers.get(ssccKey(sscc));
+      // Children an import added (container-adds.ts): a write of ours that raced with the import may have left
+      // them out of the record.
+      const added = rec === undefined ? undefined : addedChildren(this.store.containerAdds, sscc);
+      if (added !== undefined) rec = { ...rec!, children: withAddedChildren(rec!.children, added) };
+    }
+    if (rec !== undefined) this.handOut(sscc, rec.children);
+    return rec;
   }
 
   putContainer(sscc: string, rec: ContainerRecord): Promise<boolean> {
-    const seen = this.addedSeen.get(sscc);
-    if (seen !== undefined) {
-      // An added child we knew of and took out on purpose: its key goes too (same transaction), or it would be
-      // added back at the next load. Added children we never saw stay.
+    const before = this.handedOut.get(sscc);
+    const adds = this.store.containerAdds;
+    if (before !== undefined && adds !== undefined && rec.children.length <= before.length) {
+      // Children taken out on purpose: their keys in containerAdds go too (same transaction; most have none), or
+      // an import's copy would add them back at the next load.
       const kept = new Set(rec.children);
-      for (const id of seen) {
-        if (kept.has(id)) continue;
-        void this.store.writes.remove(this.store.containerAdds!, containerAddKey(sscc, id));
-        seen.delete(id);
-      }
-      if (seen.size === 0) this.addedSeen.delete(sscc);
+      for (const id of before) if (!kept.has(id)) void this.store.writes.remove(adds, containerAddKey(sscc, id));
     }
+    this.handOut(sscc, rec.children);
     return this.track(this.containerOverlay, sscc, rec, this.store.writes.put(this.store.containers, ssccKey(sscc), rec));
+  }
+
+  /** Remember the children list getContainer handed out (or putContainer took) last, for the few hundred last containers. */
+  private handOut(sscc: string, children: readonly string[]): void {
+    const m = this.handedOut;
+    if (m.size >= HANDED_OUT_MAX && !m.has(sscc)) m.delete(m.keys().next().value!);
+    m.set(sscc, children);
   }
 
   // ---- lots and products (in memory, written through)

@@ -8,7 +8,11 @@
  * it had, and the import's children would be gone from the record. Their keys here are never written by the
  * daemon's version of the record, so they survive it: whoever loads the container from disk (the daemon's
  * cache, `scangate lookup`, the next import) adds the ones missing from its list. The daemon deletes a child's
- * key when it takes that child out of the container, so a child removed on purpose does not come back.
+ * key whenever it takes that child out of a container (most have none: a delete of nothing), so a child removed
+ * on purpose does not come back, even one the import listed while the daemon's own copy was not yet written.
+ * Not covered: a container the daemon and an import create at the same moment (keys are written for containers
+ * that existed before the import), and the marker, which stays once set (a load of that container then also
+ * scans its keys).
  *
  * Layout: the bare 8-byte SSCC key marks a container that has such children (one cheap get tells the common
  * case, none); its children are the keys SSCC + child id (latin1), values empty.
@@ -42,7 +46,7 @@ export function addedChildren(adds: Database<Buffer, Buffer> | undefined, sscc: 
   for (const key of adds.getKeys({ start: marker, end })) {
     if (key.length > 8) out.push(key.toString('latin1', 8));
   }
-  return out;
+  return out.length > 0 ? out : undefined;
 }
 
 /** Queue (or, in an import's transaction, write) the marker and the keys of children added to a container. */

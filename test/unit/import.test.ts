@@ -186,8 +186,8 @@ test('import - children a daemon commits to a container between the check and th
 
 test('import - children added to a container the daemon writes at that moment survive its write (containerAdds)', async () => {
   const tmp = tempDir();
-  // The daemon's writes wait 100 ms in the group-commit queue: the import's transaction commits before them.
-  const store = Store.open(tmp.dir, { groupCommitMs: 100 });
+  // The daemon's writes wait in the group-commit queue until flushed: the import's transaction commits before them.
+  const store = Store.open(tmp.dir, { groupCommitMs: 60_000 });
   try {
     const S = '095201234567890122';
     const [OLD, DAEMON, NEW, NEW2] = ['OLD', 'DAEMON', 'NEW', 'NEW2'].map((x) => itemChildId(G, x));
@@ -198,6 +198,7 @@ test('import - children added to a container the daemon writes at that moment su
     const line = (serial: string) => `${G},${serial},L1,2030-12-31,PACKED,${S}`;
     writeFileSync(join(tmp.dir, 'a.csv'), `gtin,serial,lot,expiry,status,parent\n${line('NEW')}\n`);
     await importFile(store, join(tmp.dir, 'a.csv'));
+    await store.writes.flush();
     await daemonWrite;
     assert.equal(store.containers.get(ssccKey(S))?.children, [OLD, DAEMON], 'the race: the daemon\'s record, written last, lacks the import\'s child');
     assert.equal(cache.getContainer(S)?.children, [OLD, DAEMON, NEW], 'the daemon loads it with the child');
@@ -208,8 +209,24 @@ test('import - children added to a container the daemon writes at that moment su
     assert.equal(store.containers.get(ssccKey(S))?.children, [OLD, DAEMON, NEW, NEW2]);
     // A child the daemon takes out on purpose does not come back.
     const cur = cache.getContainer(S)!;
-    await cache.putContainer(S, { ...cur, children: cur.children.filter((c) => c !== NEW) });
+    const removed = cache.putContainer(S, { ...cur, children: cur.children.filter((c) => c !== NEW) });
+    await store.writes.flush();
+    await removed;
     assert.equal(new Cache(store).getContainer(S)?.children, [OLD, DAEMON, NEW2]);
+
+    // The daemon adds A; an import lists A in S too (its copy under A's key) before the daemon's write is
+    // committed; the daemon then takes A out again (its record still in the overlay): A stays out.
+    const A = itemChildId(G, 'A');
+    const c1 = cache.getContainer(S)!;
+    void cache.putContainer(S, { ...c1, children: [...c1.children, A] });
+    writeFileSync(join(tmp.dir, 'c.csv'), `gtin,serial,lot,expiry,status,parent\n${line('A')}\n`);
+    await importFile(store, join(tmp.dir, 'c.csv'));
+    const c2 = cache.getContainer(S)!;
+    assert.ok(c2.children.includes(A), 'from the overlay');
+    const out = cache.putContainer(S, { ...c2, children: c2.children.filter((c) => c !== A) });
+    await store.writes.flush();
+    await out;
+    assert.equal(new Cache(store).getContainer(S)?.children, [OLD, DAEMON, NEW2], 'A taken out stays out');
   } finally {
     await store.close();
     tmp.dispose();
