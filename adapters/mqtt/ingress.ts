@@ -299,8 +299,7 @@ export class Ingress {
         reply = { ok: false, error: 'UNSUPPORTED', message: 'this gateway does not take control commands' };
       } else if (this.outbox.full) {
         // Nothing is changed that cannot be recorded: refused with the reason, the controller may send it again.
-        const code = this.outbox.fullCode;
-        reply = { ok: false, error: code, message: code === 'SG_ERR_DISK_LOW' ? 'disk space low on the gateway: nothing is changed until space is freed' : 'the outbox is full: nothing is changed until the uplink frees space' };
+        reply = { ok: false, error: this.outbox.fullCode, message: this.outbox.heldBecause('nothing is changed') };
       } else {
         const res = control.call(this.pipeline, st, cmd);
         reply = res.reply;

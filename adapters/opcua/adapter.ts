@@ -186,10 +186,7 @@ export class OpcuaAdapter implements ReadSink {
       this.refused++;
       return;
     }
-    if (this.held.length === 0) {
-      const code = this.outbox.fullCode;
-      this.log.warn({ code }, code === 'SG_ERR_DISK_LOW' ? 'disk space low: PLC reads are held until space is freed' : 'outbox full: PLC reads are held until the uplink frees space');
-    }
+    if (this.held.length === 0) this.log.warn({ code: this.outbox.fullCode }, this.outbox.heldBecause('PLC reads are held'));
     this.held.push(h);
     this.waitForRoom();
   }

@@ -114,17 +114,17 @@ export class Cache {
 
   getContainer(sscc: string): ContainerRecord | undefined {
     const pending = this.containerOverlay.get(sscc);
-    let rec: ContainerRecord | undefined;
-    if (pending !== undefined) rec = pending ?? undefined;
-    else {
-      rec = this.store.containers.get(ssccKey(sscc));
-      // Children an import added (container-adds.ts): a write of ours that raced with the import may have left
-      // them out of the record.
-      const added = rec === undefined ? undefined : addedChildren(this.store.containerAdds, sscc);
-      if (added !== undefined) rec = { ...rec!, children: withAddedChildren(rec!.children, added) };
-    }
+    const rec = pending !== undefined ? (pending ?? undefined) : this.loadContainer(sscc);
     if (rec !== undefined) this.handOut(sscc, rec.children);
     return rec;
+  }
+
+  /** A container's record from disk, with the children an import added that a write of ours, racing with the import, left out (container-adds.ts). */
+  private loadContainer(sscc: string): ContainerRecord | undefined {
+    const key = ssccKey(sscc);
+    const rec = this.store.containers.get(key);
+    const added = rec === undefined ? undefined : addedChildren(this.store.containerAdds, key);
+    return added === undefined ? rec : { ...rec!, children: withAddedChildren(rec!.children, added) };
   }
 
   putContainer(sscc: string, rec: ContainerRecord): Promise<boolean> {

@@ -28,11 +28,9 @@ export function containerAddKey(sscc: string, childId?: string): Buffer {
   return childId === undefined ? k : Buffer.concat([k, Buffer.from(childId, 'latin1')]);
 }
 
-/** The child ids an import added to this container, or undefined when it has none. */
-export function addedChildren(adds: Database<Buffer, Buffer> | undefined, sscc: string): string[] | undefined {
-  if (adds === undefined) return undefined;
-  const marker = ssccKey(sscc);
-  if (adds.getBinaryFast(marker) === undefined) return undefined;
+/** The child ids an import added to the container whose key (ssccKey) this is, or undefined when it has none. */
+export function addedChildren(adds: Database<Buffer, Buffer> | undefined, marker: Buffer): string[] | undefined {
+  if (adds === undefined || adds.getBinaryFast(marker) === undefined) return undefined;
   const end = Buffer.from(marker);
   // The keys after the marker that start with it: the next SSCC's marker is the end (8 bytes, big-endian + 1).
   for (let i = 7; i >= 0; i--) {

@@ -364,8 +364,9 @@ export async function importFile(store: Store, file: string, opts: ImportOptions
       let rec = containers.get(sscc);
       if (rec === undefined) {
         const row = p.containers.get(sscc);
-        const existing = store.containers.get(ssccKey(sscc));
-        const added = existing !== undefined ? addedChildren(store.containerAdds, sscc) : undefined;
+        const key = ssccKey(sscc);
+        const existing = store.containers.get(key);
+        const added = existing !== undefined ? addedChildren(store.containerAdds, key) : undefined;
         rec = existing !== undefined ? { ...existing, children: added !== undefined ? withAddedChildren(existing.children, added) : [...existing.children] } : newContainer('', 0, row?.status ?? 4);
         if (existing !== undefined) ssccOf.set(rec, sscc);
         if (row !== undefined) Object.assign(rec, { status: row.status, prevStatus: row.status, parent: row.parent, state: row.state, capacity: row.capacity, flags: row.flags });

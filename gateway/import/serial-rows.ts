@@ -87,7 +87,8 @@ export class SerialRows {
     const p0 = new Float64Array(n);
     const p1 = new Float64Array(n);
     const p2 = new Float64Array(n);
-    const word = (start: number, end: number, at: number): number => {
+    /** Key bytes [at, at + 6) as a number, zeros past the key's end. */
+    const word = (at: number, end: number): number => {
       let v = 0;
       for (let i = at; i < at + 6; i++) v = v * 256 + (i < end ? keys[i]! : 0);
       return v;
@@ -95,9 +96,9 @@ export class SerialRows {
     for (let r = 0; r < n; r++) {
       const a = keyAt[r]!;
       const e = keyAt[r + 1]!;
-      p0[r] = word(a, e, a);
-      p1[r] = word(a, e, a + 6);
-      p2[r] = word(a, e, a + 12);
+      p0[r] = word(a, e);
+      p1[r] = word(a + 6, e);
+      p2[r] = word(a + 12, e);
     }
     const cmp = (x: number, y: number): number => {
       const d = p0[x]! - p0[y]! || p1[x]! - p1[y]! || p2[x]! - p2[y]!;

@@ -243,6 +243,11 @@ export class Outbox {
     return this.diskLow ? 'SG_ERR_DISK_LOW' : 'SG_ERR_OUTBOX_FULL';
   }
 
+  /** A sentence saying why and until when: `heldBecause('PLC reads are held')`. */
+  heldBecause(what: string): string {
+    return this.diskLow ? `disk space low on the gateway: ${what} until space is freed` : `the outbox is full: ${what} until the uplink frees space`;
+  }
+
   /** Resolves when the disk is not low (at once when it is not). */
   whenDiskOk(): Promise<void> {
     if (!this.diskLow) return Promise.resolve();

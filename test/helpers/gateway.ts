@@ -45,3 +45,17 @@ export function writeCsv(dir: string, rows: readonly (readonly string[])[], name
 export function dm(gtin: string, serial: string, lot = 'LOT1', expiryYYMMDD = '301231'): string {
   return `]d201${gtin}17${expiryYYMMDD}10${lot}\u001d21${serial}`;
 }
+
+/** Poll until `cond()` holds, or fail after `ms` with `what`. */
+export async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<number> {
+  const t0 = Date.now();
+  while (!cond()) {
+    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  return Date.now() - t0;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -113,19 +113,7 @@ export async function startPlcGateway(dir: string, plc: VirtualPlc, o: PlcGatewa
   return startGateway(cfg, process.env.SG_TEST_LOG ? pino({ level: process.env.SG_TEST_LOG }) : silentLog);
 }
 
-/** Poll until `cond()` holds, or fail after `ms` with `what`. */
-export async function waitUntil(cond: () => boolean, ms: number, what: string): Promise<number> {
-  const t0 = Date.now();
-  while (!cond()) {
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-  return Date.now() - t0;
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
+export { sleep, waitUntil } from './gateway.js';
 
 /** A TCP proxy between the gateway and the PLC, to stall the link (no FIN, bytes held) or cut it (RST). */
 export interface TcpProxy {

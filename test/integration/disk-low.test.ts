@@ -17,25 +17,13 @@ import { STATUSES } from '../../gateway/reasons.js';
 import { FLAG_ON_HOLD } from '../../gateway/cache/record.js';
 import { encodeStatusUpdateBatch } from '../../protocol/index.js';
 import { readEvents } from '../helpers/central.js';
-import { demoGtin, silentLog, tempDir, testConfig } from '../helpers/gateway.js';
+import { demoGtin, silentLog, sleep, tempDir, testConfig, waitUntil } from '../helpers/gateway.js';
 import { startNats } from '../helpers/nats.js';
 import { assert, suite } from '../helpers/uvu.js';
 
 const test = suite('disk-low', {}, 60_000);
 const MB = 1_048_576;
 const G = demoGtin(7);
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
-
-async function until(what: string, cond: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 /** The gateway's Prometheus metrics without labels, by name. */
 async function scrape(port: number): Promise<Map<string, number>> {
@@ -94,10 +82,10 @@ test('disk-low - below outbox.minFreeDiskBytes reads are held and the status syn
     const js = jetstream(nc);
     const status = (body: Parameters<typeof encodeStatusUpdateBatch>[0]) => js.publish('scangate.v1.status.demo', encodeStatusUpdateBatch(body));
     await status({ site: 'demo', createdMs: Date.now(), updates: [{ gtin: G, serial: 'S0', status: STATUSES.RECEIVED, lot: 'L1', expiry: '2030-12-31', updatedMs: Date.now() }], lots: [] });
-    await until('the first status update', () => gw.cache.getSerial(G, 'S0') !== undefined);
+    await waitUntil(() => gw.cache.getSerial(G, 'S0') !== undefined, 10_000, 'the first status update');
 
     fillUntil(filler, min - 64 * MB);
-    await until('the guard sees the disk low', () => gw.outbox.stats().diskLow, 5_000);
+    await waitUntil(() => gw.outbox.stats().diskLow, 5_000, 'the guard sees the disk low');
     assert.is(gw.outbox.full, true, 'the outbox counts as full');
     // What an operator sees: the alarm metric, the free bytes under the threshold, the status API.
     const low = await scrape(gw.httpPort!);
@@ -114,7 +102,7 @@ test('disk-low - below outbox.minFreeDiskBytes reads are held and the status syn
     await status({ site: 'demo', createdMs: Date.now(), updates: [], lots: [{ gtin: G, lot: 'L9', onHold: true }] });
     await status({ site: 'demo', createdMs: Date.now(), updates: [{ gtin: G, serial: 'S1', status: STATUSES.RECEIVED, lot: 'L1', expiry: '2030-12-31', updatedMs: Date.now() }], lots: [] });
     await client.publishAsync('scangate/v1/demo/L1/verify/control', JSON.stringify({ cmd: 'setOrder', id: 7, gtins: [G] }), { qos: 1 });
-    await until('the control reply', () => replies.length > 0);
+    await waitUntil(() => replies.length > 0, 10_000, 'the control reply');
     assert.is(replies[0]!.ok, false, 'a control command changes nothing while the disk is low');
     assert.is(replies[0]!.error, 'SG_ERR_DISK_LOW');
     let acked = false;
@@ -129,9 +117,9 @@ test('disk-low - below outbox.minFreeDiskBytes reads are held and the status syn
 
     rmSync(filler);
     await held;
-    await until('the verdict of the held read', () => verdicts.includes('DURING-1'));
+    await waitUntil(() => verdicts.includes('DURING-1'), 10_000, 'the verdict of the held read');
     // (A message counts as applied once its changes are committed; the cache shows them a moment before.)
-    await until('the status updates applied', () => gw.uplink.status!.stats().applied === 3);
+    await waitUntil(() => gw.uplink.status!.stats().applied === 3, 10_000, 'the status updates applied');
     assert.is(gw.cache.getSerial(G, 'S1')!.status, STATUSES.RECEIVED);
     assert.is(gw.cache.getLot(G, 'L9')?.flags, FLAG_ON_HOLD, 'the update delivered while the disk was low is applied too, in order');
     assert.is(gw.uplink.status!.stats().redelivered, 0, 'and none taken for a redelivery');
