@@ -103,7 +103,14 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           site: config.site.id,
           ready,
           counters: pipeline.counters,
-          mqtt: { mode: mqtt.mode, clients: mqtt.stats.clients, refusals: mqtt.stats.refusalsByReason(), droppedToSlowSubscribers: mqtt.stats.droppedToSlowSubscribers },
+          mqtt: {
+            mode: mqtt.mode,
+            clients: mqtt.stats.clients,
+            refusals: mqtt.stats.refusalsByReason(),
+            droppedToSlowSubscribers: mqtt.stats.droppedToSlowSubscribers,
+            verdictLatency: mqtt.stats.verdictLatency.summary(),
+            ackLatency: mqtt.stats.ackLatency.summary(),
+          },
           outbox: outbox.stats(),
           disk: { freeBytes: Number.isNaN(disk.freeBytes) ? null : disk.freeBytes, minFreeBytes: minFree, low: disk.low, lastError: disk.lastError },
           nats: forwarder.stats,
@@ -112,7 +119,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
         }),
         ready: () => ready,
         lookup: (gtin, serial) => lookupSerial(store, gtin, serial, cache),
-        registry: withOpcuaMetrics(withMqttMetrics(buildRegistry(pipeline.counters, outbox, forwarder.stats, uplink, disk), mqtt.stats), () => opcua?.status() ?? null),
+        registry: withOpcuaMetrics(withMqttMetrics(buildRegistry(pipeline.counters, outbox, forwarder.stats, uplink, disk), mqtt.stats), () => opcua?.status() ?? null, opcua?.decisionLatency),
         log: log.child({ component: 'http' }),
       });
       await http.start();

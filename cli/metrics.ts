@@ -1,5 +1,6 @@
-/** Prometheus view of the gateway's plain counters, computed on scrape (nothing per read). */
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+/** Prometheus view of the gateway's plain counters and histograms, computed on scrape (nothing per read). */
+import { Counter, Gauge, Registry, collectDefaultMetrics, type Metric } from 'prom-client';
+import { LATENCY_BUCKETS_MS, type LatencyHistogram } from '../gateway/latency.js';
 import type { Counters } from '../gateway/counters.js';
 import type { Outbox } from '../gateway/outbox/outbox.js';
 import { REASONS } from '../gateway/reasons.js';
@@ -51,7 +52,34 @@ export function buildRegistry(counters: Counters, outbox: Outbox, fwd: Forwarder
     new Gauge({ name, help, registers: [registry], collect() { this.set(get()); } });
   }
   if (uplink !== undefined) addUplinkMetrics(registry, uplink, outbox);
+  addHistogram(registry, 'scangate_uplink_batch_delay_seconds', 'From a batch sealed in the outbox to its acknowledgement by central (one per batch; outages included)', fwd.batchDelay);
   return registry;
+}
+
+/**
+ * A LatencyHistogram as a Prometheus histogram in seconds. prom-client's own Histogram only takes observations
+ * one by one; the gateway counts into fixed buckets on its hot path and this reads them on scrape.
+ */
+export function addHistogram(registry: Registry, name: string, help: string, h: LatencyHistogram): void {
+  const les = [...LATENCY_BUCKETS_MS.map((ms) => String(ms / 1000)), '+Inf'];
+  const metric = {
+    name,
+    help,
+    type: 'histogram',
+    aggregator: 'sum',
+    get: () => {
+      let cumulative = 0;
+      const values = les.map((le, i) => {
+        cumulative += h.counts[i]!;
+        return { labels: { le }, value: cumulative, metricName: `${name}_bucket` };
+      });
+      values.push({ labels: {} as { le: string }, value: h.sumMs / 1000, metricName: `${name}_sum` });
+      values.push({ labels: {} as { le: string }, value: h.count, metricName: `${name}_count` });
+      return Promise.resolve({ name, help, type: 'histogram', aggregator: 'sum', values });
+    },
+    reset: () => undefined,
+  };
+  registry.registerMetric(metric as unknown as Metric);
 }
 
 /** The uplink's alarms, lags and counters (README "NATS"). */
@@ -146,11 +174,16 @@ export function withMqttMetrics(registry: Registry, mqtt: MqttStats): Registry {
   for (const [name, help, get] of gauges) {
     new Gauge({ name, help, registers: [registry], collect() { this.set(get()); } });
   }
+  addHistogram(registry, 'scangate_mqtt_verdict_seconds', 'From the broker handing a read to the gateway to its verdict published (the decision included)', mqtt.verdictLatency);
+  addHistogram(registry, 'scangate_mqtt_ack_delay_seconds', 'From a QoS 1 read\'s verdict to its acknowledgement: its event durable in the outbox (the group commit and the disk flush)', mqtt.ackLatency);
   return registry;
 }
 
 /** PLCs over OPC UA, per endpoint and reader (no series when opcua is off). */
-export function withOpcuaMetrics(registry: Registry, status: () => OpcuaStatus | null): Registry {
+export function withOpcuaMetrics(registry: Registry, status: () => OpcuaStatus | null, decisionLatency?: LatencyHistogram): Registry {
+  if (decisionLatency !== undefined) {
+    addHistogram(registry, 'scangate_opcua_decision_write_seconds', 'From a PLC read\'s decision to the PLC confirming the decision\'s write (every endpoint and reader)', decisionLatency);
+  }
   type R = OpcuaStatus['endpoints'][number]['readers'][number];
   const perReader: [string, string, (r: R) => number][] = [
     ['scangate_opcua_reads_total', 'PLC reads handed to the pipeline', (r) => r.reads],

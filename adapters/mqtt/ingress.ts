@@ -95,6 +95,8 @@ interface WaitingRead {
 interface DurableBatch {
   durable: Promise<void>;
   reads: WaitingRead[];
+  /** performance.now() when its first read was decided (the reads of a turn are decided microseconds apart). */
+  decidedAt: number;
 }
 
 export interface IngressOptions {
@@ -160,8 +162,8 @@ export class Ingress {
    * One PUBLISH on an ingress topic. `ack` is called exactly once: at once for a QoS 0 read, a duplicate, an
    * undeclared station or a control command; when the event is durable for a QoS 1/2 read.
    */
-  handle(route: Route, payload: Buffer, qos: number, dup: boolean, ack: Ack, conn: ConnectionRef | null): void {
-    const t0 = this.opts.latencyProbe !== undefined ? performance.now() : 0;
+  handle(route: Route, payload: Buffer, qos: number, dup: boolean, ack: Ack, conn: ConnectionRef | null, receivedAt?: number): void {
+    const t0 = receivedAt ?? performance.now();
     if (!this.accepting) {
       this.stats.refuse('shutting_down', { station: `${route.line}/${route.stationId}` }, 'read not taken: the gateway is stopping (the sender redelivers it)');
       return ack(new Error('the gateway is stopping'));
@@ -170,6 +172,7 @@ export class Ingress {
     const st = route.station;
     if (st === undefined) {
       this.publishVerdict(route, this.pipeline.unauthorized(route.line, route.stationId));
+      this.stats.verdictLatency.observe(performance.now() - t0);
       return ackNow(conn, ack);
     }
     if (this.outbox.full) {
@@ -178,7 +181,7 @@ export class Ingress {
       this.inFlight++;
       void this.outbox.whenNotFull().then(() => {
         this.settle();
-        this.handle(route, payload, qos, dup, ack, conn);
+        this.handle(route, payload, qos, dup, ack, conn, t0); // its verdict latency includes the wait
       });
       return;
     }
@@ -193,13 +196,16 @@ export class Ingress {
           this.pipeline.counters.reads++;
           this.pipeline.counters.duplicateReads++;
           this.publishVerdict(route, { ...prior, ts: Date.now() });
+          this.stats.verdictLatency.observe(performance.now() - t0);
           return ackNow(conn, ack);
         }
       }
     }
     const out = env === undefined ? this.pipeline.handleRead(st, payload) : this.pipeline.handleEnvelope(st, env, payload);
     this.publishVerdict(route, out.verdict);
-    if (t0 !== 0) this.opts.latencyProbe!(t0);
+    const decidedAt = performance.now();
+    this.stats.verdictLatency.observe(decidedAt - t0);
+    this.opts.latencyProbe?.(t0);
     const durable = out.durable;
     if (durable === null || qos === 0) {
       if (durable !== null) durable.catch(() => this.storeFailed());
@@ -211,7 +217,7 @@ export class Ingress {
     // The reads of one event turn share one durable promise (one LMDB transaction): one reaction for them all.
     let w = this.waiting;
     if (w === null || w.durable !== durable) {
-      w = this.waiting = { durable, reads: [] };
+      w = this.waiting = { durable, reads: [], decidedAt };
       const batch = w;
       durable.then(
         () => this.durableDone(batch, null),
@@ -224,6 +230,7 @@ export class Ingress {
   /** The reads waiting on one durable promise: acknowledged in order (or refused, when the write failed). */
   private durableDone(batch: DurableBatch, err: Error | null): void {
     if (this.waiting === batch) this.waiting = null;
+    if (err === null) this.stats.ackLatency.observe(performance.now() - batch.decidedAt, batch.reads.length);
     for (const r of batch.reads) {
       // Each read on its own: one that fails here must not keep the others of its turn unacknowledged.
       try {

@@ -3,6 +3,7 @@
  * scrape. Every refusal has a reason, a counter and a rate-limited log line (STYLE.md "Nothing disappears").
  */
 import type { Logger } from 'pino';
+import { LatencyHistogram } from '../../gateway/latency.js';
 
 /** Why a connection, publish or subscription was refused (the `reason` label of the refusal counter). */
 export const REFUSAL_REASONS = [
@@ -46,6 +47,10 @@ export class MqttStats {
   clients = 0;
   /** Reads decided and not yet durable (their acknowledgement waits). */
   readsInFlight = 0;
+  /** From the broker handing a read to the gateway to its verdict published (ms). */
+  readonly verdictLatency = new LatencyHistogram();
+  /** From a read's verdict to its acknowledgement (its event durable in the outbox; ms). */
+  readonly ackLatency = new LatencyHistogram();
 
   private readonly lastLog: number[] = new Array<number>(REFUSAL_REASONS.length).fill(0);
   private readonly suppressed: number[] = new Array<number>(REFUSAL_REASONS.length).fill(0);

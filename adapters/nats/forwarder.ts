@@ -11,6 +11,7 @@ import { headers, type NatsConnection } from '@nats-io/transport-node';
 import { JetStreamApiError, jetstream, jetstreamManager, type JetStreamClient, type JetStreamManager, type PubAck } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import { GatewayError, describeError } from '../../gateway/errors.js';
+import { LatencyHistogram } from '../../gateway/latency.js';
 import type { Outbox, SealedBatch } from '../../gateway/outbox/outbox.js';
 import { decodeEventBatch } from '../../protocol/index.js';
 import type { NatsLink } from './link.js';
@@ -58,6 +59,8 @@ export interface ForwarderStats {
   lastBatchSeq: number;
   lastAckMs: number | null;
   lastError: string | null;
+  /** From a batch sealed in the outbox to its PubAck (ms; one observation per batch, outages included). */
+  readonly batchDelay: LatencyHistogram;
 }
 
 const FAILURE_KINDS: FailureKind[] = ['fence-subject', 'fence-msgid', 'stream-full', 'timeout', 'unavailable', 'error'];
@@ -137,6 +140,7 @@ export class Forwarder {
       lastBatchSeq: 0,
       lastAckMs: null,
       lastError: null,
+      batchDelay: new LatencyHistogram(),
     };
   }
 
@@ -276,7 +280,7 @@ export class Forwarder {
     }
     const pub = this.outbox.publishedSeq(b.seq);
     const msgId = `${this.opts.gatewayId}.${pub}`;
-    const slot = this.window.issue(b.seq, msgId, b.marker.count, bytes.length);
+    const slot = this.window.issue(b.seq, msgId, b.marker.count, bytes.length, b.marker.createdMs);
     const h = headers();
     h.set(EPOCH_HEADER, this.outbox.epoch);
     js.publish(this.subject, bytes, { msgID: msgId, expect: slot.fence, timeout: this.opts.publishTimeoutMs, headers: h }).then(
@@ -289,13 +293,15 @@ export class Forwarder {
     const done = this.window.acked(slot, ack.seq);
     if (done.length === 0) return;
     if (ack.duplicate) this.stats.duplicates++;
+    const now = Date.now();
     for (const s of done) {
+      if (s.sealedMs > 0) this.stats.batchDelay.observe(Math.max(0, now - s.sealedMs));
       this.stats.published++;
       this.stats.events += s.events;
       this.stats.bytes += s.bytes;
     }
     this.stats.lastBatchSeq = pub;
-    this.stats.lastAckMs = Date.now();
+    this.stats.lastAckMs = now;
     this.stats.lastError = null;
     if (this.stats.streamFull) {
       this.log.info({ heldMs: Date.now() - (this.stats.streamFullSinceMs ?? Date.now()) }, 'events stream takes batches again');

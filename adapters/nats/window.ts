@@ -39,6 +39,8 @@ export interface Slot {
   round: number;
   events: number;
   bytes: number;
+  /** When the batch was sealed in the outbox (ms since the epoch; 0: unknown). */
+  sealedMs: number;
 }
 
 /** Why a publish failed, as the forwarder classifies it. */
@@ -91,12 +93,12 @@ export class OrderedWindow {
   }
 
   /** Take a batch into the window and say which fence it carries. Call in batch order only. */
-  issue(local: number, msgId: string, events: number, bytes: number): Slot {
+  issue(local: number, msgId: string, events: number, bytes: number, sealedMs = 0): Slot {
     if (this.base === null) throw new Error('window has no base: resync first');
     const prev = this.slots[this.slots.length - 1];
     if (local !== this.lastIssued + 1) throw new Error(`batch ${local} issued out of order (last ${this.lastIssued})`);
     const fence: Fence = prev === undefined ? { lastSubjectSequence: this.base.streamSeq } : { lastMsgID: prev.msgId };
-    const slot: Slot = { local, msgId, fence, round: this.round, events, bytes };
+    const slot: Slot = { local, msgId, fence, round: this.round, events, bytes, sealedMs };
     this.slots.push(slot);
     return slot;
   }

@@ -17,6 +17,7 @@ import { routeNodeOpcuaLogs } from './logging.js';
 import { pkiDirOf } from './security.js';
 import { next } from './seq.js';
 import { LogLimit } from '../../gateway/log-limit.js';
+import { LatencyHistogram, type LatencySummary } from '../../gateway/latency.js';
 
 export interface OpcuaAdapterDeps {
   pipeline: Pipeline;
@@ -61,6 +62,8 @@ export interface OpcuaStatus {
   /** Reads held because the outbox was full, and reads refused (outbox full too long, or shutting down). */
   held: number;
   refused: number;
+  /** From a decision to the PLC confirming its write (count, mean, bucket bounds of p50/p99/p99.9). */
+  decisionLatency: LatencySummary;
 }
 
 /** A lost-reads alarm stays raised this long after the last gap, in ms. */
@@ -83,6 +86,8 @@ interface Held {
 
 export class OpcuaAdapter implements ReadSink {
   readonly endpoints: Endpoint[];
+  /** From a decision to the PLC confirming its write, over every endpoint and reader (ms). */
+  readonly decisionLatency = new LatencyHistogram();
   private readonly byReader = new Map<ReaderRuntime, Endpoint>();
   private readonly pipeline: Pipeline;
   private readonly outbox: Outbox;
@@ -115,7 +120,7 @@ export class OpcuaAdapter implements ReadSink {
         }
         return [new ReaderRuntime(rc, e.id, st, this, Math.max(1_000, 2 * e.queueSize))];
       });
-      const ep = new Endpoint({ cfg: e, global: config, pkiDir, readers, log: deps.log.child({ endpoint: e.id }) });
+      const ep = new Endpoint({ cfg: e, global: config, pkiDir, readers, log: deps.log.child({ endpoint: e.id }), decisionLatency: this.decisionLatency });
       for (const r of readers) this.byReader.set(r, ep);
       return ep;
     });
@@ -267,7 +272,7 @@ export class OpcuaAdapter implements ReadSink {
         return { id: r.cfg.id, line: r.cfg.line, station: r.cfg.station, way: r.cfg.way, error: r.error, ...r.stats };
       }),
     }));
-    return { endpoints, alarms, held: this.held.length, refused: this.refused };
+    return { endpoints, alarms, held: this.held.length, refused: this.refused, decisionLatency: this.decisionLatency.summary() };
   }
 
   /** Reader by endpoint and reader id (tests, tools). */

@@ -30,6 +30,7 @@ import { CONNECT_HINTS, MODE, POLICY, certificateManager, classifyConnectError, 
 import { PlcSubscription } from './subscription.js';
 import { withTimeout } from './util.js';
 import { DecisionWriter } from './writer.js';
+import type { LatencyHistogram } from '../../gateway/latency.js';
 
 /** Server_ServerStatus_StartTime, Server_ServerStatus_State (Part 5 / Part 6 NodeIds). */
 const SERVER_START_TIME = 'i=2257';
@@ -67,6 +68,8 @@ export interface EndpointOptions {
   pkiDir: string;
   readers: ReaderRuntime[];
   log: Logger;
+  /** Where every endpoint records its decisions' time to the PLC's confirmation (ms). */
+  decisionLatency?: LatencyHistogram;
 }
 
 export class Endpoint {
@@ -114,7 +117,7 @@ export class Endpoint {
     // Three-node decisions go one request at a time: two requests in flight may be applied interleaved, and a PLC
     // must never see a seq next to another read's decision.
     const nodesMode = o.cfg.readers.some((r) => r.decision.mode === 'nodes');
-    this.writer = new DecisionWriter({ maxInFlight: nodesMode ? 1 : o.cfg.maxWritesInFlight, maxAgeMs: o.cfg.decisionMaxAgeMs, log: o.log });
+    this.writer = new DecisionWriter({ maxInFlight: nodesMode ? 1 : o.cfg.maxWritesInFlight, maxAgeMs: o.cfg.decisionMaxAgeMs, log: o.log, latency: o.decisionLatency });
     this.subs = new PlcSubscription(o.cfg, o.log, (key) => {
       if (this.logged.has(key)) return false;
       this.logged.add(key);

@@ -7,6 +7,7 @@
  */
 import type { Logger } from 'pino';
 import { AttributeIds, DataType, type ClientSession, type NodeId, type StatusCode } from 'node-opcua';
+import type { LatencyHistogram } from '../../gateway/latency.js';
 import type { VerdictMessage } from '../../gateway/pipeline.js';
 import { numericVariantValue } from './nodes.js';
 import type { ReaderRuntime } from './reader.js';
@@ -58,11 +59,14 @@ export class DecisionWriter {
   private readonly maxInFlight: number;
   private readonly maxAgeMs: number;
   private readonly log: Logger;
+  private readonly latency: LatencyHistogram | null;
 
-  constructor(opts: { maxInFlight: number; maxAgeMs: number; log: Logger }) {
+  /** `latency`: where to record each decision's time from its decision to the PLC confirming it (ms). */
+  constructor(opts: { maxInFlight: number; maxAgeMs: number; log: Logger; latency?: LatencyHistogram }) {
     this.maxInFlight = opts.maxInFlight;
     this.maxAgeMs = opts.maxAgeMs;
     this.log = opts.log;
+    this.latency = opts.latency ?? null;
   }
 
   /** The session to write on; null while it is down (decisions wait). */
@@ -162,11 +166,13 @@ export class DecisionWriter {
 
   private done(ops: Op[], counts: number[], results: StatusCode[]): void {
     this.inFlight--;
+    const now = Date.now();
     let i = 0;
     ops.forEach((op, k) => {
       let ok = true;
       for (let j = 0; j < counts[k]!; j++) if (results[i + j]?.value !== 0) ok = false;
       if (ok) {
+        this.latency?.observe(now - op.atMs);
         this.stats.written++;
         op.reader.stats.decisionsWritten++;
       } else {

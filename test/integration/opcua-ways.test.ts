@@ -115,6 +115,12 @@ test('opcua ways - data item: a burst of 500 reads, 2 per ms, all decided once, 
   assert.is(status('R2').lostReads, 0);
   assert.is(status('R2').replayed, 0);
   await waitUntil(() => status('R2').decisionsWritten === 500, 5_000, 'the write responses');
+  // Every confirmed write is timed, from its decision to the PLC's response (every reader of the gateway).
+  const written = gw.opcua!.status().endpoints.flatMap((e) => e.readers).reduce((n, r) => n + r.decisionsWritten, 0);
+  const lat = gw.opcua!.status().decisionLatency;
+  assert.is(lat.count, written);
+  assert.ok(lat.meanMs !== null && lat.meanMs >= 0 && lat.meanMs < 5_000, `mean ${lat.meanMs} ms`);
+  assert.ok(typeof lat.p99AtMostMs === 'number', `p99 bound ${String(lat.p99AtMostMs)}`);
 });
 
 test('opcua ways - counter fallback: LastScanData + counter decided (or an overwritten code counted lost), decisions by method call', async () => {
