@@ -10,6 +10,7 @@
  * own, so none inherits another's heap or compiled code: measured in one process, whichever ran second was up to
  * a third slower. Run: `npm run bench -- mqtt` (MQTT_BENCH_RUNS, MQTT_BENCH_MEASURE_MS to change).
  */
+import '../adapters/mqtt/quiet-debug.js'; // first: the raw broker runs with the gateway's debug loggers
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';

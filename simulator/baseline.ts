@@ -4,6 +4,7 @@
  * as it acknowledges them. The gateway's throughput divided by this figure, measured in the same run on the
  * same machine, says how much of the MQTT layer's capacity the gateway's work leaves.
  */
+import '../adapters/mqtt/quiet-debug.js'; // first: as in the gateway, before aedes loads
 import { NODE_FLAGS } from '../cli/node-flags.js';
 import { spawn } from 'node:child_process';
 import { packageRoot } from './gateway-process.js';

@@ -13,6 +13,7 @@
  * a subscriber that does not drain within mqtt.limits.drainTimeoutMs is disconnected; a persistent session
  * keeps at most mqtt.limits.sessionQueueMaxMessages messages.
  */
+import './quiet-debug.js'; // first: before aedes loads mqtt-packet
 import { createServer as createNetServer, type Server, type Socket } from 'node:net';
 import { createServer as createTlsServer, type TLSSocket } from 'node:tls';
 import type { IncomingMessage } from 'node:http';

@@ -12,6 +12,7 @@
  * (Mosquitto `max_inflight_messages`). A read whose PUBACK could not be sent (the connection dropped) is
  * redelivered by the broker with DUP set, and answered from the redelivery index, not decided again.
  */
+import './quiet-debug.js'; // first: before mqtt.js loads
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
