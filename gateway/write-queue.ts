@@ -62,9 +62,16 @@ export class WriteQueue {
   private soon = false;
   private closed = false;
   private readonly hooks: (() => void)[] = [];
+  /**
+   * Per database, the slot of each putLast() key queued in the open group. Any other write to that database drops
+   * its map: a later putLast() of the same key then queues a write of its own, after the other one, as put() would.
+   */
+  private lastPuts: Map<AnyDb, Map<string, number>> | null = null;
   /** Groups issued, and writes issued (observability). */
   groups = 0;
   writes = 0;
+  /** Puts that replaced the value of a put of the same key queued in the same group (putLast). */
+  coalesced = 0;
 
   constructor(opts: WriteQueueOptions) {
     this.opts = opts;
@@ -78,6 +85,27 @@ export class WriteQueue {
   /** Queue a put; the promise settles when its group's transaction does. */
   put<V, K extends Key>(db: Database<V, K>, key: K, value: V): Promise<boolean> {
     return this.push(PUT, db, key, value);
+  }
+
+  /**
+   * Queue a put of `key` (`id` names it, one string per key) that replaces the value of an earlier putLast() of the
+   * same key still queued in this group: both would land in the same transaction, where only the last value stays.
+   * For records rewritten whole at every change (a container at every child): encoded and written once per group.
+   */
+  putLast<V, K extends Key>(db: Database<V, K>, key: K, id: string, value: V): Promise<boolean> {
+    const byKey = this.lastPuts?.get(db);
+    const i = byKey?.get(id);
+    if (i !== undefined && !this.closed) {
+      this.values[i] = value;
+      this.coalesced++;
+      return this.group!.promise;
+    }
+    const p = this.push(PUT, db, key, value); // (drops the database's map: put back below, this write is one of them)
+    if (this.closed) return p;
+    const m = byKey ?? new Map<string, number>();
+    m.set(id, this.n - 1);
+    (this.lastPuts ??= new Map()).set(db, m);
+    return p;
   }
 
   /** Queue a put keyed by compoundKey(a, b) (a serial: GTIN and serial). */
@@ -104,6 +132,8 @@ export class WriteQueue {
 
   private push(kind: number, db: AnyDb, key: unknown, value: unknown): Promise<boolean> {
     if (this.closed) return CLOSED;
+    // Another write to a database with putLast() keys: those keys may be among its own, so none is replaced later.
+    if (this.lastPuts !== null) this.lastPuts.delete(db);
     const i = this.n++;
     this.kinds[i] = kind;
     this.dbs[i] = db;
@@ -150,6 +180,7 @@ export class WriteQueue {
     // that holds no write yet: the outbox's events wait for this moment to be queued.
     for (const h of this.hooks) h();
     this.group = null;
+    this.lastPuts = null;
     const { kinds, dbs, keys, keys2, values } = this;
     const n = this.n;
     const compound = this.opts.compoundKey;

@@ -137,7 +137,8 @@ export class Cache {
       for (const id of before) if (!kept.has(id)) void this.store.writes.remove(adds, containerAddKey(sscc, id));
     }
     this.handOut(sscc, rec.children);
-    return this.track(this.containerOverlay, sscc, rec, this.store.writes.put(this.store.containers, ssccKey(sscc), rec));
+    // Written whole at every child: of the puts of one container in one write group only the last is encoded.
+    return this.track(this.containerOverlay, sscc, rec, this.store.writes.putLast(this.store.containers, ssccKey(sscc), sscc, rec));
   }
 
   /** Remember the children list getContainer handed out (or putContainer took) last, for the few hundred last containers. */

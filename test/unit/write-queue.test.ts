@@ -103,4 +103,61 @@ test('write-queue - after the store closed, a write is refused and never reaches
   tmp.dispose();
 });
 
+test('write-queue - putLast: puts of one key in one group land once, with the last value, in one transaction', async () => {
+  await withStore(30, async (store) => {
+    const q = store.writes;
+    const seen: unknown[] = [];
+    const db = store.meta;
+    // Count what reaches lmdb-js: the coalesced puts must not be issued at all.
+    const put = db.put.bind(db);
+    (db as unknown as { put: typeof put }).put = ((k: string, v: unknown) => {
+      seen.push([k, v]);
+      return put(k, v);
+    }) as typeof put;
+    const p = q.putLast(db, 'case', 'case', { children: ['a'] });
+    q.putLast(db, 'pallet', 'pallet', { children: ['case'] });
+    q.putLast(db, 'case', 'case', { children: ['a', 'b'] });
+    const p2 = q.putLast(db, 'case', 'case', { children: ['a', 'b', 'c'] });
+    q.putLast(db, 'pallet', 'pallet', { children: ['case', 'case2'] });
+    assert.is(p, p2, 'one group');
+    assert.is(q.pending, 2, 'two keys, two writes queued');
+    assert.is(q.coalesced, 3);
+    await p2;
+    assert.equal(seen, [
+      ['case', { children: ['a', 'b', 'c'] }],
+      ['pallet', { children: ['case', 'case2'] }],
+    ]);
+    assert.equal(db.get('case'), { children: ['a', 'b', 'c'] });
+    // The next group writes again.
+    seen.length = 0;
+    await q.putLast(db, 'case', 'case', { children: [] });
+    assert.equal(seen, [['case', { children: [] }]]);
+    assert.equal(db.get('case'), { children: [] });
+  });
+});
+
+test('write-queue - putLast never moves a value before another write of the same database', async () => {
+  await withStore(30, async (store) => {
+    const q = store.writes;
+    const db = store.meta;
+    q.putLast(db, 'k', 'k', 1);
+    q.remove(db, 'k'); // not a putLast: the next putLast of k must come after it, not replace the first put
+    const p = q.putLast(db, 'k', 'k', 3);
+    q.putLast(db, 'j', 'j', 1);
+    q.put(db, 'j', 2);
+    q.putLast(db, 'j', 'j', 3);
+    assert.is(q.pending, 6, 'nothing replaced across another write');
+    assert.is(q.coalesced, 0);
+    await p;
+    assert.is(db.get('k'), 3, 'put, delete, put: the last put stands');
+    assert.is(db.get('j'), 3);
+    // A write to another database does not stop the coalescing in this one.
+    q.putLast(db, 'k', 'k', 4);
+    q.put(store.serials, Buffer.from('x'), Buffer.from('y'));
+    await q.putLast(db, 'k', 'k', 5);
+    assert.is(q.coalesced, 1);
+    assert.is(db.get('k'), 5);
+  });
+});
+
 test.run();
