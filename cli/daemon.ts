@@ -129,7 +129,7 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
     throw err;
   }
   ready = true;
-  log.info({ gatewayId: config.gatewayId, site: config.site.id, mqttPort: mqtt.port, httpPort: http?.port ?? null }, 'scangate started');
+  log.info({ site: config.site.id, mqttPort: mqtt.port, httpPort: http?.port ?? null }, 'scangate started');
   for (const m of interruptedImports(store)) {
     const e = interruptedError(m);
     log.warn({ code: e.code, hint: e.hint, file: m.file }, e.message);

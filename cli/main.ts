@@ -4,9 +4,9 @@ import { GatewayError, describeError } from '../gateway/errors.js';
 const VERBS: Record<string, { summary: string; load: () => Promise<{ default: (argv: string[]) => Promise<number> }> }> = {
   start: { summary: 'run the gateway daemon [--config FILE]', load: () => import('./commands/start.js') },
   config: { summary: 'config check [--config FILE]: validate a configuration', load: () => import('./commands/config.js') },
-  import: { summary: 'import FILE [--status S] [--config FILE]: load serials (CSV) into the cache', load: () => import('./commands/import.js') },
+  import: { summary: 'import FILE [--format csv|ndjson] [--status S] [--expect N] [--chunk-rows N] [--config FILE]: load serials, containers, lots and products into the cache', load: () => import('./commands/import.js') },
   parse: { summary: 'parse CODE... | --stdin: parse reads, one JSON line each', load: () => import('./commands/parse.js') },
-  lookup: { summary: 'lookup CODE [--config FILE]: status, lot, expiry of a serial', load: () => import('./commands/lookup.js') },
+  lookup: { summary: 'lookup CODE [--config FILE]: a serial (status, lot, expiry, parent, history) or a container', load: () => import('./commands/lookup.js') },
   outbox: { summary: 'outbox stats|list|replay [--config FILE]: inspect the durable outbox, or send it', load: () => import('./commands/outbox.js') },
   passwd: { summary: 'passwd [--username U --role R]: salted scrypt hash of an MQTT user password (read from the terminal or stdin)', load: () => import('./commands/passwd.js') },
   plc: { summary: 'plc [--port N] [--readers N] [--rate R]: run a virtual PLC (OPC UA, AutoID readers) by hand', load: () => import('./commands/plc.js') },

@@ -4,7 +4,7 @@
  */
 export const ERROR_CODES = {
   SG_ERR_CONFIG_INVALID: 'The configuration does not match the schema or fails a cross-field check.',
-  SG_ERR_CONFIG_READ: 'The configuration file cannot be read or is not valid YAML.',
+  SG_ERR_CONFIG_READ: 'The configuration file cannot be read (a file that is not valid YAML is SG_ERR_CONFIG_INVALID, path (yaml)).',
   SG_ERR_PORT_IN_USE: 'A listener cannot bind: the address/port is taken or not allowed.',
   SG_ERR_DATA_DIR: 'The data directory cannot be created or written.',
   SG_ERR_STORE: 'The LMDB store failed to open, read or write.',
@@ -26,7 +26,6 @@ export const ERROR_CODES = {
   SG_ERR_SIM_SITE: 'The gateway under load test does not declare the simulator\'s virtual site (its stations or their capacities).',
   SG_ERR_SIM_STOPPED: 'The simulator was stopped (Ctrl-C) before it offered any load, so there is no report.',
   SG_ERR_SHUTDOWN_TIMEOUT: 'Graceful shutdown did not finish in time.',
-  SG_ERR_QUEUE_FULL: 'A bounded queue refused an item.',
   SG_ERR_CLOSED: 'The component is closed.',
   SG_ERR_INTERNAL: 'A failure no handler caught (a promise rejected with no one waiting on it); logged, and the daemon goes on.',
   SG_ERR_TLS: 'A TLS certificate, key or CA file cannot be read or is not usable.',
@@ -82,14 +81,6 @@ export class ConfigError extends GatewayError {
     );
     this.name = 'ConfigError';
     this.issues = issues;
-  }
-}
-
-/** A bounded queue is full: the producer must back off (never drop silently). */
-export class QueueFullError extends GatewayError {
-  constructor(queue: string, limit: string) {
-    super('SG_ERR_QUEUE_FULL', `queue ${queue} is full (${limit})`);
-    this.name = 'QueueFullError';
   }
 }
 

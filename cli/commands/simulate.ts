@@ -40,6 +40,8 @@ Workload
   --cases-per-pallet N    (default ${DEFAULT_LAYOUT.casesPerPallet})
   --products N            GTINs on order (default 4)
   --seed N                the same seed gives the same workload (default 1)
+  --run-id N              the run's id in its GTINs, serials, SSCCs and device names (default: from the clock); runs against
+                            one gateway must differ, or the second one's serials are duplicates
   --errors P              share of injected error reads, e.g. 2% or 0.02 (default 2%)
   --error-mix K=W,...     weights of the error kinds (default all 1): ${Object.keys(ERROR_KINDS).join(', ')}
   --seed-via stream|import  seed the cache through the status stream (default) or scangate import (--spawn only)
@@ -61,6 +63,7 @@ Output
   --html FILE             a self-contained HTML report with charts
   --quiet                 no progress on stderr
   --drain-timeout S       wait this long after the last read for verdicts and events (default 60)
+  --seed-timeout S        wait this long for the gateway to apply the seeded cache before the run (default 300)
   --max-lag S             give up when a read waits longer than this for its acknowledgement (default 30)
   --keep                  keep the spawned gateway's directory (config, data, log)
   --username U --password P   MQTT credentials
