@@ -3,7 +3,7 @@
  * anywhere, offline, and can be attached to an acceptance record. Charts: throughput over time, verdict
  * latency over time and by percentile, rejects by reason, outbox depth over time; fault windows are shaded.
  */
-import type { Report, TimelineSample } from './report.js';
+import { gatewayLatency, type Report, type TimelineSample } from './report.js';
 
 const W = 900;
 const H = 250;
@@ -201,6 +201,8 @@ export function renderHtml(r: Report): string {
     headline.push(['virtual PLC', `${r.plc.produced} reads (${r.plc.producedOffline} while its server was down), ${r.plc.decided} decided, ${r.plc.undecided} undecided, p99 ${r.plc.latencyMs.p99} ms`]);
     if (g) headline.push(['PLC reads, as the gateway saw them', `${g.reads} read, ${g.lostReads} lost in ${g.gaps} gaps (recorded as NO_READ), ${g.decisionsWritten} decisions written`]);
   }
+  const own = gatewayLatency(r.gatewayStatus);
+  if (own !== null) headline.push(["the gateway's own part (its histograms since it started)", own]);
   if (r.gatewayCrashes.length > 0) headline.push(['gateway crashes', r.gatewayCrashes.map((c) => `at ${c.atS} s (${c.signal ?? `exit ${c.code}`})`).join(', ')]);
   const lay = r.run.layout;
   const runRows: [string, string | number][] = [

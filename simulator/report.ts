@@ -283,6 +283,30 @@ export function withWarmup(r: Report, w: WarmupSummary): Report {
 }
 
 /** The report without its timeline, for a terminal. */
+interface LatencySummary {
+  count: number;
+  meanMs: number;
+  p99AtMostMs: number | string;
+}
+
+function isLatency(x: unknown): x is LatencySummary {
+  return typeof x === 'object' && x !== null && typeof (x as LatencySummary).count === 'number' && (x as LatencySummary).count > 0;
+}
+
+/**
+ * Broker receipt -> verdict published and decision -> PUBACK, from the gateway's /api/status (mqtt.verdictLatency,
+ * mqtt.ackLatency): beside the end-to-end figures they tell the decision from the queueing around it. Null when the
+ * gateway reports none (an older gateway, or no reads).
+ */
+export function gatewayLatency(status: Record<string, unknown> | null): string | null {
+  const mqtt = status?.['mqtt'] as Record<string, unknown> | undefined;
+  const v = mqtt?.['verdictLatency'];
+  if (!isLatency(v)) return null;
+  const a = mqtt?.['ackLatency'];
+  const ack = isLatency(a) ? `; decision -> PUBACK (durable) mean ${a.meanMs} ms, p99 <= ${a.p99AtMostMs} ms` : '';
+  return `broker receipt -> verdict published mean ${v.meanMs} ms, p99 <= ${v.p99AtMostMs} ms${ack}`;
+}
+
 export function summary(r: Report): string {
   const l = r.latencyMs;
   const lines = [
@@ -292,6 +316,8 @@ export function summary(r: Report): string {
     `  CPU: simulator ${r.cpu.simulatorPct}% of a core (its event-loop delay p99 ${r.simulatorLoopDelayMs.p99} ms), gateway ${r.cpu.gatewayPct ?? '?'}%; load ${r.machine.loadAvgAtStart1m} -> ${r.machine.loadAvg1m} on ${r.machine.cpus} cores`,
     `  mismatches ${r.mismatches}, missing verdicts ${r.missingVerdicts}, central events ${r.centralEvents}/${r.expectedEvents}, lost ${r.lost}, duplicates ${r.duplicatesAtCentral}`,
   ];
+  const own = gatewayLatency(r.gatewayStatus);
+  if (own !== null) lines.push(`  the gateway's own part (its histograms since it started): ${own}`);
   if (r.warmup?.runAfter === false) lines.push('  these are the warm-up\'s figures: the run after it was not started');
   else if (r.warmup !== undefined) lines.push(`  after a warm-up of ${r.warmup.durationS} s at ${r.warmup.rate} reads/s (${r.warmup.reads} reads, ${r.warmup.passed ? 'exact' : 'FAILED'}; its p99 ${r.warmup.latencyMs.p99} ms, not counted above)`);
   if (r.baseline !== undefined) lines.push(`  bare aedes QoS 1 ceiling ${r.baseline.aedesQos1PerS}/s: the gateway's throughput is ${(r.baseline.ratio * 100).toFixed(1)}% of it`);
