@@ -81,14 +81,10 @@ export class SubscriptionTracker {
 /**
  * Deliveries of one loop turn to one subscriber go out in one write. aedes writes each message in a setImmediate
  * of its own (after the session store's promise for a persistent session), so a socket is corked when its first
- * message is forwarded and released after those writes: at the start of the next loop turn (a 0 ms timer, due
- * at once when the turn took a millisecond or more) or in its check phase (when the loop is idle), whichever comes
- * first. A busy gateway's verdicts thus go out before the next turn's socket reads and decisions, not after them
- * (when the release waited for the next check phase, a verdict sat corked through a whole turn of other reads:
- * at 10,000 reads/s in the simulator half of its time from decision to the line controller). Messages forwarded
- * while a socket is corked but written after the release are held again and released a turn later, so that a
- * subscriber taking a verdict every few microseconds gets one write per loop turn, not one per verdict (at
- * 8,000 reads/s to 8 line controllers they were most of the gateway's system calls).
+ * message is forwarded and uncorked one turn later, in the check phase. Messages forwarded in the meantime are
+ * written in that same check phase, after the uncork: such a socket is corked again at once, and uncorked a turn
+ * later, so that a subscriber taking a verdict every few microseconds gets one write per loop turn, not one per
+ * verdict (at 8,000 reads/s to 8 line controllers they were most of the gateway's system calls).
  * A socket waiting for 'drain' is never corked: 'drain' comes when its buffer empties, and data held back for
  * the next turn would keep it from ever emptying while messages keep coming, so aedes would take a subscriber
  * that keeps up for a stalled one and disconnect it after drainTimeoutMs.
@@ -97,8 +93,6 @@ export class Corker {
   private corked: Corkable[] = [];
   private spare: Corkable[] = [];
   private scheduled = false;
-  /** The current batch of corks; a release of an older one (the slower of its two triggers) does nothing. */
-  private cycle = 0;
 
   cork(conn: Corkable): void {
     if (conn.sgCorked === true) {
@@ -109,22 +103,9 @@ export class Corker {
     this.hold(conn);
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(this.arm);
+      setImmediate(() => setImmediate(this.uncorkAll));
     }
   }
-
-  /** In the check phase, after the writes queued with the corks: release at the next turn's timers or check phase. */
-  private readonly arm = (): void => {
-    const c = this.cycle;
-    setTimeout(this.release, 0, c);
-    setImmediate(this.release, c);
-  };
-
-  private readonly release = (c: number): void => {
-    if (c !== this.cycle) return;
-    this.cycle++;
-    this.uncorkAll();
-  };
 
   private hold(conn: Corkable): void {
     conn.sgCorkBase = conn.writableLength ?? 0;
@@ -149,16 +130,16 @@ export class Corker {
         if (c.sgCorked !== true) continue; // flushed early
         c.sgCorked = false;
         c.uncork!();
-        // Forwarded again while corked: its message is most likely still to be written by an immediate queued
-        // before this release ran (if it was written already, the socket stays corked a turn with nothing in it).
+        // Forwarded again while corked: most likely its message is written in this check phase, after this
+        // callback (if it was written already, the socket stays corked one turn with nothing in it).
         if (c.sgPending === true && c.writableNeedDrain !== true) this.hold(c);
       }
     } finally {
       list.length = 0;
       this.spare = list;
-      // Those held again: armed from the next check phase, after the writes queued before it.
+      // Run again next turn (a setImmediate queued from the check phase runs in the next one).
       this.scheduled = this.corked.length > 0;
-      if (this.scheduled) setImmediate(this.arm);
+      if (this.scheduled) setImmediate(this.uncorkAll);
     }
   };
 }

@@ -99,34 +99,6 @@ test('mqtt-corker - a quiet subscriber is uncorked after its last message; a flu
   assert.is(conn.strayUncorks, 0, 'every uncork matched a cork');
 });
 
-test('mqtt-corker - on a busy loop a message forwarded in one turn is written when the next turn begins, before its I/O', async () => {
-  const corker = new Corker();
-  const conn = new FakeConn();
-  // What the connection had written when the next turn's timers ran (its poll phase, the socket reads and the
-  // decisions of a busy gateway, comes after them).
-  const atNextTurnStart = await new Promise<string[][]>((resolve) => {
-    setTimeout(() => {
-      deliver(corker, conn, 'v');
-      // Queued after the delivery's write: a timer created in this check phase, then the rest of a busy turn.
-      setImmediate(() => {
-        setTimeout(() => resolve(conn.writes.map((w) => [...w])), 0);
-        busy(3);
-      });
-    }, 0);
-  });
-  assert.equal(atNextTurnStart, [['v']], 'written before the next turn reached its I/O');
-  assert.is(conn.corks, 0);
-  // An idle loop does not wait for a timer: the message is out in the next check phase.
-  deliver(corker, conn, 'w');
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
-  assert.equal(conn.writes, [['v'], ['w']], 'written in the next check phase');
-  await new Promise((r) => setTimeout(r, 5)); // the slower trigger finds nothing to do
-  assert.equal(conn.writes, [['v'], ['w']]);
-  assert.is(conn.corks, 0);
-  assert.is(conn.strayUncorks, 0, 'every uncork matched a cork');
-});
-
 test('mqtt-corker - a subscriber that keeps up in bursts drains within the timeout under continuous load', async () => {
   const server = net.createServer();
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
