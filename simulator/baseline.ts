@@ -4,13 +4,19 @@
  * as it acknowledges them. The gateway's throughput divided by this figure, measured in the same run on the
  * same machine, says how much of the MQTT layer's capacity the gateway's work leaves.
  */
-import '../adapters/mqtt/quiet-debug.js'; // first: as in the gateway, before aedes loads
 import { NODE_FLAGS } from '../cli/node-flags.js';
 import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { packageRoot } from './gateway-process.js';
 import { PacketType, WireConnection, publishPacket } from './wire.js';
 
-const BROKER = `
+/**
+ * The broker's script. Its first import quiets the `debug` loggers of mqtt-packet as the gateway does
+ * (adapters/mqtt/quiet-debug.ts, compiled), so the ceiling and the gateway pay the same per packet.
+ */
+const broker = (root: string) => `
+import ${JSON.stringify(pathToFileURL(join(root, 'dist/adapters/mqtt/quiet-debug.js')).href)};
 import { createServer } from 'node:net';
 import { Aedes } from 'aedes';
 const broker = await Aedes.createBroker({ concurrency: 0 });
@@ -31,7 +37,8 @@ export interface BaselineResult {
 export async function measureAedesCeiling(o: { connections?: number; window?: number; warmupMs?: number; measureMs?: number } = {}): Promise<BaselineResult> {
   const connections = o.connections ?? 16;
   const window = o.window ?? 64;
-  const child = spawn(process.execPath, [...NODE_FLAGS, '--input-type=module', '-e', BROKER], { cwd: packageRoot(), stdio: ['ignore', 'pipe', 'inherit'] });
+  const root = packageRoot();
+  const child = spawn(process.execPath, [...NODE_FLAGS, '--input-type=module', '-e', broker(root)], { cwd: root, stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     const port = await new Promise<number>((resolve, reject) => {
       let out = '';

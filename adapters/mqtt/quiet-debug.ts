@@ -7,7 +7,9 @@
  * This module wraps the `debug` factory before those packages load: a namespace not enabled when its logger is
  * created gets a plain no-op function. `DEBUG=mqtt-packet:*,mqttjs*` set when the process starts still turns
  * their output on (those loggers are the real ones); enabling a namespace later, from code, does not reach
- * loggers already created. Import it before anything that imports aedes or mqtt (ESM evaluates imports in order).
+ * loggers already created, and a no-op logger has only `enabled` (false), `namespace` and `extend` (nothing in
+ * those packages uses more). Import it before anything that imports aedes or mqtt (ESM evaluates imports in
+ * order); a process of its own (the simulator's bare broker) imports it first too.
  */
 import { createRequire } from 'node:module';
 
@@ -16,6 +18,11 @@ type DebugFn = ((...args: unknown[]) => void) & { enabled: boolean; namespace?: 
 
 const MARK = Symbol.for('scangate.quietDebug');
 
+/**
+ * The factory as a proxy of the real one: calls go to make(), everything else (enable, disable, names, formatters)
+ * to the real factory, so its state stays one; `.default` and `.debug` (the same factory, for ESM and old callers)
+ * give the proxy.
+ */
 function quieted(real: Factory): Factory {
   const make = (namespace: string): DebugFn => {
     const d = real(namespace);
@@ -26,7 +33,11 @@ function quieted(real: Factory): Factory {
     noop.extend = (sub: string, delimiter?: string) => make(namespace + (delimiter ?? ':') + sub);
     return noop;
   };
-  return Object.assign(make, real, { [MARK]: true }) as unknown as Factory;
+  const proxy: Factory = new Proxy(real, {
+    apply: (_target, _this, args: unknown[]) => make(String(args[0])),
+    get: (target, prop, receiver) => (prop === MARK ? true : prop === 'default' || prop === 'debug' ? proxy : Reflect.get(target, prop, receiver)),
+  });
+  return proxy;
 }
 
 /** Wrap every copy of `debug` that the MQTT packages resolve (one, unless the install holds several versions). */

@@ -3,8 +3,12 @@
  * is loaded, and DEBUG set at start still turns the real ones on (an operator's way to see packets).
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import '../../adapters/mqtt/quiet-debug.js';
+import { measureAedesCeiling } from '../../simulator/baseline.js';
+import { tempDir } from '../helpers/gateway.js';
 import { assert, suite } from '../helpers/uvu.js';
 
 const test = suite('mqtt-quiet-debug');
@@ -28,15 +32,81 @@ test('a disabled namespace gets a no-op logger, extend included; enabled ones st
     assert.is(sub.name, 'quietDebug');
     assert.is(sub.namespace, 'mqtt-packet:parser:x');
   }
-  // The factory keeps the real one's API (enable, disable, names): other users of `debug` are unaffected.
-  const f = factories()[0] as unknown as { enable: (ns: string) => void; disable: () => string; enabled: (ns: string) => boolean };
+  // The factory is the real one for everything but the call (enable, disable, names): one state for all users.
+  const f = factories()[0] as unknown as { enable: (ns: string) => void; disable: () => string; names: unknown[]; default: unknown; debug: unknown };
+  assert.is(f.default, f);
+  assert.is(f.debug, f);
   f.enable('scangate-test:*');
   try {
+    assert.equal(f.names.map(String), ['scangate-test:*']);
     const d = (f as unknown as (ns: string) => Debug)('scangate-test:on');
     assert.is(d.enabled, true);
     assert.is.not(d.name, 'quietDebug');
   } finally {
     f.disable();
+  }
+});
+
+/** A require hook for a child process: records, for every `debug` that mqtt-packet or mqtt.js loads, whether it was the quiet one. */
+function loadHook(dir: string): string {
+  const hook = join(dir, 'hook.cjs');
+  writeFileSync(
+    hook,
+    `const Module = require('node:module');
+const fs = require('node:fs');
+const load = Module._load;
+Module._load = function (request, parent) {
+  const r = load.apply(this, arguments);
+  if (request === 'debug' && parent && /mqtt-packet|[\\/]mqtt[\\/]build/.test(parent.filename)) {
+    fs.appendFileSync(process.env.QD_OUT, JSON.stringify({ from: parent.filename, quiet: r[Symbol.for('scangate.quietDebug')] === true }) + '\\n');
+  }
+  return r;
+};
+`,
+  );
+  return hook;
+}
+
+const loads = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as { from: string; quiet: boolean });
+
+test('the daemon, demo and simulator entry points load mqtt-packet and mqtt.js after the wrapper', () => {
+  const tmp = tempDir('sg-qd-');
+  try {
+    const out = join(tmp.dir, 'loads.ndjson');
+    const root = new URL('../../', import.meta.url).pathname;
+    const script = ['cli/commands/start.ts', 'cli/commands/demo.ts', 'cli/commands/simulate.ts'].map((m) => `await import(${JSON.stringify(join(root, m))});`).join('\n');
+    const r = spawnSync(process.execPath, ['--require', loadHook(tmp.dir), '--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, QD_OUT: out, DEBUG: '' }, encoding: 'utf8', timeout: 60_000 });
+    assert.is(r.status, 0, r.stderr);
+    const seen = loads(out);
+    assert.ok(seen.some((x) => x.from.includes('mqtt-packet')), 'mqtt-packet loaded');
+    assert.ok(seen.some((x) => /[\\/]mqtt[\\/]build/.test(x.from)), 'mqtt.js loaded');
+    assert.equal(seen.filter((x) => !x.quiet), [], 'every debug they loaded was the quiet one');
+  } finally {
+    tmp.dispose();
+  }
+});
+
+test("the simulator's bare aedes broker (a process of its own) runs with the wrapper too", async () => {
+  const tmp = tempDir('sg-qd-');
+  const saved = process.env.NODE_OPTIONS;
+  try {
+    const out = join(tmp.dir, 'loads.ndjson');
+    process.env.NODE_OPTIONS = `${saved ?? ''} --require ${loadHook(tmp.dir)}`;
+    process.env.QD_OUT = out;
+    const res = await measureAedesCeiling({ connections: 2, window: 8, warmupMs: 100, measureMs: 300 });
+    assert.ok(res.qos1PerS > 0);
+    const seen = loads(out).filter((x) => x.from.includes('mqtt-packet'));
+    assert.ok(seen.length > 0, 'the broker loaded mqtt-packet');
+    assert.equal(seen.filter((x) => !x.quiet), []);
+  } finally {
+    if (saved === undefined) delete process.env.NODE_OPTIONS;
+    else process.env.NODE_OPTIONS = saved;
+    delete process.env.QD_OUT;
+    tmp.dispose();
   }
 });
 
