@@ -88,11 +88,14 @@ export class WriteQueue {
   }
 
   /**
-   * Queue a put of `key` (`id` names it, one string per key) that replaces the value of an earlier putLast() of the
-   * same key still queued in this group: both would land in the same transaction, where only the last value stays.
-   * For records rewritten whole at every change (a container at every child): encoded and written once per group.
+   * Queue a put that replaces the value of an earlier putLast() of the same key still queued in this group: both
+   * would land in the same transaction, where only the last value stays. For records rewritten whole at every
+   * change (a container at every child): encoded and written once per group. Keys are compared by their bytes
+   * (a Buffer) or their text (a string); a key of another type is queued as put() would.
    */
-  putLast<V, K extends Key>(db: Database<V, K>, key: K, id: string, value: V): Promise<boolean> {
+  putLast<V, K extends Key>(db: Database<V, K>, key: K, value: V): Promise<boolean> {
+    const id = typeof key === 'string' ? `s${key}` : Buffer.isBuffer(key) ? `b${key.toString('latin1')}` : null;
+    if (id === null) return this.push(PUT, db, key, value);
     const byKey = this.lastPuts?.get(db);
     const i = byKey?.get(id);
     if (i !== undefined && !this.closed) {
@@ -196,7 +199,9 @@ export class WriteQueue {
         values[i] = undefined;
       }
     } catch (err) {
-      // A write lmdb-js refuses at once (e.g. the store closed): the whole group fails, as its transaction would.
+      // A write lmdb-js refuses at once (a closed store; a key or value out of bounds, which no write of the daemon
+      // has): the group fails, so none of its reads is acknowledged. The writes issued before it are in lmdb-js's
+      // batch already and may still commit.
       last = Promise.reject(err);
       // Let go of the writes never issued too (their slots are reused, not cleared, by the next group).
       for (let i = 0; i < n; i++) {

@@ -138,7 +138,7 @@ export class Cache {
     }
     this.handOut(sscc, rec.children);
     // Written whole at every child: of the puts of one container in one write group only the last is encoded.
-    return this.track(this.containerOverlay, sscc, rec, this.store.writes.putLast(this.store.containers, ssccKey(sscc), sscc, rec));
+    return this.track(this.containerOverlay, sscc, rec, this.store.writes.putLast(this.store.containers, ssccKey(sscc), rec));
   }
 
   /** Remember the children list getContainer handed out (or putContainer took) last, for the few hundred last containers. */
