@@ -16,7 +16,7 @@ export const ERROR_CODES = {
   SG_ERR_OUTBOX_FULL: 'The outbox reached outbox.maxBytes; reads are held unacknowledged until the uplink frees space.',
   SG_ERR_DISK_LOW: 'The data directory\'s filesystem has less than outbox.minFreeDiskBytes free; reads are held unacknowledged, control commands refused, and the status and peer syncs wait until space is freed.',
   SG_ERR_NATS_SUBJECT_CONFLICT: 'Another publisher uses this gatewayId on the events stream (two gateways with one id, or a replaced data directory).',
-  SG_ERR_STATUS_SYNC: 'A status or peer message could not be decoded or applied to the cache.',
+  SG_ERR_STATUS_SYNC: 'A status or peer message could not be decoded or applied to the cache, or some of its updates are not valid (refused, the rest applied).',
   SG_ERR_QUERY_INVALID: 'A query request is not valid JSON or names no known lookup.',
   SG_ERR_UPLINK_LOCKED: 'Another process (the running daemon) owns this data directory\'s uplink.',
   SG_ERR_IMPORT_INVALID: 'An import file has invalid rows; nothing was imported.',

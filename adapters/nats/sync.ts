@@ -9,6 +9,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { Logger } from 'pino';
 import type { Cache } from '../../gateway/cache/cache.js';
 import { GatewayError } from '../../gateway/errors.js';
+import { LogLimit } from '../../gateway/log-limit.js';
 import type { Store } from '../../gateway/store.js';
 import {
   META_PEER_SEQ,
@@ -85,6 +86,9 @@ abstract class CacheSync {
 
 /** Central -> gateway: StatusUpdateBatch messages applied to the cache exactly once, in stream order. */
 export class StatusSync extends CacheSync {
+  /** Refused updates and other sites' messages: one line per 10 s, the rest counted in it. */
+  private readonly invalidLog = new LogLimit();
+
   constructor(link: NatsLink, cache: Cache, store: Store, opts: SyncOptions & { stream: string }, log: Logger) {
     super(cache, store, opts, log);
     const subject = statusSubject(opts.site);
@@ -113,7 +117,21 @@ export class StatusSync extends CacheSync {
     } catch (err) {
       throw new GatewayError('SG_ERR_STATUS_SYNC', `status message ${m.seq} is not a StatusUpdateBatch: ${(err as Error).message}`, { cause: err });
     }
-    await this.settle(applyStatusBatch(this.cache, this.store, batch, m.seq, this.opts.site));
+    const r = applyStatusBatch(this.cache, this.store, batch, m.seq, this.opts.site);
+    if (r.invalid > 0) {
+      const extra = this.invalidLog.take();
+      if (extra !== null) {
+        this.log.warn(
+          { code: 'SG_ERR_STATUS_SYNC', seq: m.seq, refused: r.invalid, of: batch.updates.length + batch.lots.length, problems: r.problems, ...extra },
+          'status updates refused as not valid (nothing of them written; the rest of the message applied): fix them at central and send them again',
+        );
+      }
+    }
+    if (r.otherSite !== null) {
+      const extra = this.invalidLog.take();
+      if (extra !== null) this.log.warn({ code: 'SG_ERR_STATUS_SYNC', seq: m.seq, site: r.otherSite, ...extra }, `a status message for site ${r.otherSite} on this site's subject was ignored (this gateway is site ${this.opts.site})`);
+    }
+    await this.settle(r);
   }
 }
 

@@ -57,7 +57,7 @@ export interface RowError {
 const CSET82 = IN_SET[CS_X]!;
 
 /** Whether every character of `s` is in set 82 (a table per character: a regex test cost more per row). */
-function inCset82(s: string): boolean {
+export function inCset82(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     if (c > 127 || CSET82[c] === 0) return false;
@@ -78,7 +78,7 @@ function validDate(iso: string): boolean {
   return true;
 }
 
-function checkDate(iso: string): boolean {
+export function checkDate(iso: string): boolean {
   const m = ISO_DATE.exec(iso);
   if (!m) return false;
   const mo = Number(m[2]);
@@ -86,7 +86,7 @@ function checkDate(iso: string): boolean {
   return mo >= 1 && mo <= 12 && d >= 1 && d <= new Date(Date.UTC(Number(m[1]), mo, 0)).getUTCDate();
 }
 
-function checkGtin(gtin: unknown): string | null {
+export function checkGtin(gtin: unknown): string | null {
   if (typeof gtin === 'string' && goodKeys.has(gtin)) return null;
   if (typeof gtin !== 'string' || !/^\d{14}$/.test(gtin)) return `gtin "${String(gtin)}" must be 14 digits`;
   if (!isValidGs1Key(gtin)) return `gtin ${gtin} has check digit ${gtin[13]}, expected ${gs1CheckDigit(gtin.slice(0, 13))}`;
@@ -94,7 +94,7 @@ function checkGtin(gtin: unknown): string | null {
   return null;
 }
 
-function checkSscc(sscc: unknown, what: string): string | null {
+export function checkSscc(sscc: unknown, what: string): string | null {
   if (typeof sscc !== 'string' || !/^\d{18}$/.test(sscc)) return `${what} "${String(sscc)}" must be an SSCC of 18 digits`;
   if (!isValidGs1Key(sscc)) return `${what} ${sscc} has check digit ${sscc[17]}, expected ${gs1CheckDigit(sscc.slice(0, 17))}`;
   return null;

@@ -11,6 +11,7 @@ import { STATUSES, type StatusCode } from '../reasons.js';
 import type { Store } from '../store.js';
 import type { DecodedEventBatch, DecodedStatusUpdateBatch } from '../../protocol/index.js';
 import { mergeCentral, mergePeer } from './merge.js';
+import { lotUpdateProblem, statusUpdateProblem } from './validate.js';
 
 /** meta keys of the last applied stream sequences. */
 export const META_STATUS_SEQ = 'sync.statusSeq';
@@ -30,8 +31,10 @@ export interface ApplyCounts {
   conflicts: number;
   lots: number;
   containers: number;
-  /** Entries that name nothing this gateway keeps (no gtin+serial or sscc, another site, rejects...). */
+  /** Entries that name nothing this gateway keeps (another site, rejects...). */
   ignored: number;
+  /** Entries refused as not valid (validate.ts): nothing of them written. */
+  invalid: number;
 }
 
 export interface ApplyResult extends ApplyCounts {
@@ -41,10 +44,14 @@ export interface ApplyResult extends ApplyCounts {
   written: Promise<unknown>;
   /** Serials the peer transitions conflicted on, `gtin/serial` (for the log). */
   conflictKeys: string[];
+  /** The first problems of the entries refused (`update 3: ...`), for the log. */
+  problems: string[];
+  /** The site a batch named when it was another site's (nothing of it applied), for the log. */
+  otherSite: string | null;
 }
 
 export function emptyCounts(): ApplyCounts {
-  return { created: 0, applied: 0, same: 0, keptLocal: 0, conflicts: 0, lots: 0, containers: 0, ignored: 0 };
+  return { created: 0, applied: 0, same: 0, keptLocal: 0, conflicts: 0, lots: 0, containers: 0, ignored: 0, invalid: 0 };
 }
 
 /** Add `from` counts into `to`. */
@@ -58,7 +65,14 @@ export function appliedSeq(store: Store, key: string): number {
 }
 
 function result(fresh: boolean, written: Promise<unknown>): ApplyResult {
-  return { ...emptyCounts(), fresh, written, conflictKeys: [] };
+  return { ...emptyCounts(), fresh, written, conflictKeys: [], problems: [], otherSite: null };
+}
+
+const MAX_PROBLEMS = 10;
+
+function refuse(r: ApplyResult, what: string, problem: string): void {
+  r.invalid++;
+  if (r.problems.length < MAX_PROBLEMS) r.problems.push(`${what}: ${problem}`);
 }
 
 /** Move an item between containers' child lists (when those containers are cached). */
@@ -90,9 +104,21 @@ export function applyStatusBatch(cache: Cache, store: Store, batch: DecodedStatu
   const r = result(true, Promise.resolve());
   if (batch.site !== '' && batch.site !== site) {
     r.ignored += batch.updates.length + batch.lots.length;
+    r.otherSite = batch.site;
   } else {
+    // Every entry checked before any is written: one that is not valid is refused whole, the others applied.
+    const nowMs = Date.now();
+    const valid = batch.updates.filter((u, i) => {
+      const problem = statusUpdateProblem(
+        // (a decoded message's defaults sit on its prototype: no spread)
+        { gtin: u.gtin, serial: u.serial, sscc: u.sscc, status: u.status, lot: u.lot, expiry: u.expiry, parent: u.parent, updatedMs: Number(u.updatedMs) },
+        nowMs,
+      );
+      if (problem !== null) refuse(r, `update ${i}`, problem);
+      return problem === null;
+    });
     // Containers first, so items of the same batch find their container to join.
-    const ordered = [...batch.updates.filter((u) => u.gtin === '' && u.sscc !== ''), ...batch.updates.filter((u) => !(u.gtin === '' && u.sscc !== ''))];
+    const ordered = [...valid.filter((u) => u.gtin === '' && u.sscc !== ''), ...valid.filter((u) => !(u.gtin === '' && u.sscc !== ''))];
     for (const u of ordered) {
       if (u.gtin !== '' && u.serial !== '') {
         const cur = cache.getSerial(u.gtin, u.serial);
@@ -120,9 +146,10 @@ export function applyStatusBatch(cache: Cache, store: Store, batch: DecodedStatu
         r.ignored++;
       }
     }
-    for (const l of batch.lots) {
-      if (l.gtin === '' || l.lot === '') {
-        r.ignored++;
+    for (const [i, l] of batch.lots.entries()) {
+      const problem = lotUpdateProblem(l);
+      if (problem !== null) {
+        refuse(r, `lot ${i}`, problem);
         continue;
       }
       void cache.putLot(l.gtin, l.lot, { flags: (l.onHold ? FLAG_ON_HOLD : 0) | (l.recalled ? FLAG_RECALLED : 0), expiryDays: isoToDays(l.expiry) });

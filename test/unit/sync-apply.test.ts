@@ -103,7 +103,8 @@ test('sync-apply - status batch: serials, lots and containers written with the s
     );
     const r = applyStatusBatch(cache, store, b, 7, 'plant-a');
     assert.ok(r.fresh);
-    assert.equal([r.applied, r.created, r.lots, r.ignored], [1, 1, 1, 1]);
+    assert.equal([r.applied, r.created, r.lots, r.ignored, r.invalid], [1, 1, 1, 0, 1]);
+    assert.equal(r.problems, ['update 3: names no serial (gtin + serial) and no container (sscc)']);
     assert.ok(r.containers >= 1);
     assert.is(cache.getSerial(G, 'A')!.status, STATUSES.PACKED, 'visible at once (overlay), before the commit');
     await r.written;
@@ -122,8 +123,48 @@ test('sync-apply - status batch: serials, lots and containers written with the s
     const other = applyStatusBatch(cache, store, statusBatch([{ gtin: G, serial: 'C', status: STATUSES.RECEIVED }], [], 'plant-b'), 8, 'plant-a');
     await other.written;
     assert.is(other.ignored, 1, 'another site\'s batch is not applied');
+    assert.is(other.otherSite, 'plant-b');
     assert.is(cache.getSerial(G, 'C'), undefined);
     assert.is(appliedSeq(store, META_STATUS_SEQ), 8);
+  });
+});
+
+test('sync-apply - status batch: an update that is not valid is refused whole, named by its index; the others are applied', async () => {
+  await withCache(async (cache, store) => {
+    const now = Date.now();
+    void cache.putSerial(G, 'P', newRecord(STATUSES.RECEIVED, 'L1', '2030-12-31'));
+    const bad: [IStatusUpdate, RegExp][] = [
+      [{ gtin: G, serial: 'P', status: STATUSES.PACKED, parent: 'ABCDEFGHIJKLMNOPQR', updatedMs: now }, /parent "ABCDEFGHIJKLMNOPQR" must be an SSCC of 18 digits/],
+      [{ gtin: G, serial: 'P', status: STATUSES.PACKED, parent: '12345', updatedMs: now }, /parent "12345" must be an SSCC/],
+      [{ gtin: G, serial: 'P', status: STATUSES.PACKED, parent: '095201234567890123', updatedMs: now }, /parent 095201234567890123 has check digit 3, expected 2/],
+      [{ gtin: G, serial: 'P', status: STATUSES.SHIPPED, updatedMs: 8.64e15 }, /minutes ahead of this gateway's clock .* \(NTP\)/],
+      [{ gtin: G, serial: 'P', expiry: '2030-02-30', updatedMs: now }, /expiry "2030-02-30" must be a date YYYY-MM-DD that exists/],
+      [{ gtin: G, serial: 'P', lot: 'L'.repeat(100), updatedMs: now }, /lot "L{40}\.\.\." must be at most 20 characters/],
+      [{ gtin: '09520123456789', serial: 'P', status: STATUSES.RECEIVED }, /gtin 09520123456789 has check digit 9, expected 8/],
+      [{ gtin: G, status: STATUSES.RECEIVED }, /needs both gtin and serial/],
+      [{ sscc: '095201234567890122', parent: '095201234567890122' }, /cannot be its own parent/],
+      [{ gtin: G, serial: 'P', status: 42 as never }, /status 42 is not a scangate.v1.Status value/],
+    ];
+    const good: IStatusUpdate = { gtin: G, serial: 'Q', status: STATUSES.RECEIVED, lot: 'L1', updatedMs: now };
+    const b = statusBatch([...bad.map(([u]) => u), good], [{ gtin: G, lot: 'L'.repeat(21), onHold: true }, { gtin: G, lot: 'L1', expiry: '2031-13-01' }]);
+    const r = applyStatusBatch(cache, store, b, 9, 'plant-a');
+    await r.written;
+    assert.is(r.invalid, bad.length + 2);
+    assert.is(r.created, 1, 'the valid update of the same message is applied');
+    assert.is(r.problems.length, 10, 'the first ten problems, for the log');
+    bad.slice(0, 10).forEach(([, re], i) => assert.match(r.problems[i]!, new RegExp(`^update ${i}: .*${re.source}`)));
+    const p = cache.getSerial(G, 'P')!;
+    assert.equal([p.status, p.parent, p.lot, p.expiryDays], [STATUSES.RECEIVED, '', 'L1', isoToDays('2030-12-31')], 'nothing of a refused update written');
+    assert.is(cache.getSerial('09520123456789', 'P'), undefined);
+    assert.is(cache.getContainer('095201234567890122'), undefined);
+    assert.is(cache.getLot(G, 'L1'), undefined, 'lot updates refused too');
+    assert.ok(cache.getSerial(G, 'Q') !== undefined);
+    assert.is(appliedSeq(store, META_STATUS_SEQ), 9, 'the message counts as applied');
+    // A later correct update is applied (a refused far-future one pinned nothing).
+    const later = applyStatusBatch(cache, store, statusBatch([{ gtin: G, serial: 'P', status: STATUSES.PACKED, parent: '095201234567890122', updatedMs: now + 1000 }]), 10, 'plant-a');
+    await later.written;
+    assert.is(later.invalid, 0);
+    assert.is(cache.getSerial(G, 'P')!.parent, '095201234567890122');
   });
 });
 
