@@ -18,9 +18,10 @@ import type { Outbox } from './outbox/outbox.js';
 import { ScanJournal, stationParts, type ScanFields, type StationParts } from './outbox/scan-journal.js';
 import type { ParseResult, ParsedRead } from './parse/index.js';
 import { OPERATIONS, REASONS, reasonName, statusName, type ReasonName } from './reasons.js';
-import { readEnvelope, type ReadEnvelope } from './read-envelope.js';
+import { readEnvelope, readKey, type ReadEnvelope } from './read-envelope.js';
 import type { StationContext } from './stations.js';
 import { DV_CODE_IS_KEY, DV_PARSED, decodeDupVerdict, dupVerdictSize, encodeDupVerdict, type DupVerdict } from './dup-verdict.js';
+import { ssccOf } from './parse/sscc.js';
 
 /** What the line sees (DESIGN.md verdict topic). Absent fields are unknown. */
 export interface VerdictMessage {
@@ -169,7 +170,7 @@ export class Pipeline {
     this.calendar(nowMs);
     this.counters.reads++;
     if (typeof env === 'string') return this.finish(st, { code: '', raw }, nowMs, undefined, { reason: 'MALFORMED', message: env, statusBefore: 0, statusAfter: 0 });
-    const code = env.codes === undefined ? trimLineEnd(env.code) : env.codes.join('\u001e');
+    const code = env.codes === undefined ? trimLineEnd(env.code) : readKey(env);
     if (code.length === 0 || code === st.config.noReadToken) {
       return this.finish(st, env, nowMs, undefined, { reason: 'NO_READ', message: 'the scanner reported no read', statusBefore: 0, statusAfter: 0 });
     }
@@ -188,12 +189,11 @@ export class Pipeline {
       const codes = env.codes.map((c) => ({ code: c, parsed: st.parse(c) }));
       let parent: string | undefined;
       if (env.parent !== undefined) {
-        const p = st.parse(env.parent);
-        if (!p.ok || p.sscc === undefined) {
-          const message = p.ok ? `parent ${env.parent} is not an SSCC` : `parent: ${p.message}`;
-          return this.remember(st, code, window, nowMs, this.finish(st, env, nowMs, undefined, { reason: p.ok ? 'MALFORMED' : p.reason, message, statusBefore: 0, statusAfter: 0 }), false);
+        const p = ssccOf(env.parent, st.parse);
+        if (typeof p !== 'string') {
+          return this.remember(st, code, window, nowMs, this.finish(st, env, nowMs, undefined, { reason: p.reason, message: `parent: ${p.message}`, statusBefore: 0, statusAfter: 0 }), false);
         }
-        parent = p.sscc;
+        parent = p;
       }
       return this.remember(st, code, window, nowMs, this.finish(st, env, nowMs, undefined, this.engine.decideCodes(st, codes, parent, this.todayDays, nowMs)), false);
     }

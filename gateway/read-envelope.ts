@@ -47,7 +47,9 @@ export function readEnvelope(payload: Buffer): ReadEnvelope | string {
     if (!Number.isFinite(ts) || ts < 0) return '"ts" must be epoch milliseconds or an ISO 8601 time';
     env.tsMs = ts;
   }
+  if (o.parent !== undefined && typeof o.parent !== 'string') return '"parent" must be a string (an SSCC: 18 digits, or a read of one)';
   if (typeof o.code === 'string') {
+    if (o.parent !== undefined) return '"parent" goes with "codes" (a camera read): send {"codes": [...], "parent": "..."}';
     env.code = o.code;
     return env;
   }
@@ -55,16 +57,29 @@ export function readEnvelope(payload: Buffer): ReadEnvelope | string {
     if (o.codes.length === 0 || o.codes.length > MAX_CODES || !o.codes.every((c) => typeof c === 'string')) {
       return `"codes" must be a list of 1-${MAX_CODES} strings`;
     }
-    if (o.codes.length === 1) {
-      env.code = o.codes[0] as string;
-      return env;
-    }
-    env.codes = o.codes as string[];
-    if (o.parent !== undefined) {
-      if (typeof o.parent !== 'string') return '"parent" must be a string';
-      env.parent = o.parent;
-    }
-    return env;
+    return withCodes(env, o.codes as string[], o.parent as string | undefined);
   }
   return 'JSON payload needs a "code" string';
+}
+
+/**
+ * A camera read's codes into `env`: one code without a parent is a plain read; with a parent it stays a camera
+ * read, so that its parent is checked and used like any other's.
+ */
+export function withCodes(env: ReadEnvelope, codes: string[], parent: string | undefined): ReadEnvelope {
+  if (codes.length === 1 && parent === undefined) {
+    env.code = codes[0]!;
+    return env;
+  }
+  env.codes = codes;
+  if (parent !== undefined) env.parent = parent;
+  return env;
+}
+
+/**
+ * What a read carries, as the key of duplicate reads and redeliveries: the code, or a camera read's codes with
+ * its parent, marked so that it never equals a raw code (a raw read of the same codes joined is another read).
+ */
+export function readKey(env: ReadEnvelope): string {
+  return env.codes === undefined ? env.code : `\u0002${env.parent ?? ''}\u0002${env.codes.join('\u001e')}`;
 }

@@ -13,7 +13,7 @@ import type { Logger } from 'pino';
 import { decodeScanRead } from '../../protocol/index.js';
 import type { Outbox } from '../../gateway/outbox/outbox.js';
 import type { Pipeline, VerdictMessage } from '../../gateway/pipeline.js';
-import { MAX_CODES, readEnvelope, type ReadEnvelope } from '../../gateway/read-envelope.js';
+import { MAX_CODES, readEnvelope, withCodes, type ReadEnvelope } from '../../gateway/read-envelope.js';
 import type { Store } from '../../gateway/store.js';
 import { LogLimit } from '../../gateway/log-limit.js';
 import { RedeliveryIndex } from './redelivery.js';
@@ -380,10 +380,11 @@ export function scanReadEnvelope(payload: Buffer): ReadEnvelope | string {
   if (r.codes.length > 0) {
     if (env.code !== '') return 'a ScanRead carries either code or codes, not both';
     if (r.codes.length > MAX_CODES) return `"codes" must be a list of 1-${MAX_CODES} strings`;
-    if (r.codes.length === 1) env.code = r.codes[0]!;
-    else env.codes = [...r.codes];
+    withCodes(env, [...r.codes], r.parent !== '' ? r.parent : undefined);
+  } else if (r.parent !== '') {
+    if (env.code !== '') return 'parent goes with codes (a camera read): set codes and parent';
+    env.parent = r.parent;
   }
-  if (r.parent !== '') env.parent = r.parent;
   if (r.seq !== 0) env.seq = Number(r.seq);
   if (r.device !== '') env.device = r.device;
   if (r.tsMs !== 0) env.tsMs = Number(r.tsMs);

@@ -10,7 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ScanEvent } from '../../protocol/index.js';
-import { readEnvelope, type ReadEnvelope } from '../../gateway/read-envelope.js';
+import { readEnvelope, readKey, type ReadEnvelope } from '../../gateway/read-envelope.js';
 import type { VerdictMessage } from '../../gateway/pipeline.js';
 import { KIND_SCAN } from '../../gateway/outbox/encode.js';
 import { recentEvent } from '../../gateway/outbox/outbox.js';
@@ -37,7 +37,7 @@ interface Entry {
 /** The code a read carries, to tell a resent read (same code) from a new one under a reused seq. */
 function codeOf(env: ReadEnvelope | string, raw: Uint8Array): string {
   if (typeof env === 'string') return Buffer.from(raw.buffer, raw.byteOffset, raw.length).toString('latin1');
-  return env.codes !== undefined ? env.codes.join('\u001e') : env.code;
+  return readKey(env);
 }
 
 export function rawKey(stationKey: string, raw: Uint8Array): string {

@@ -9,6 +9,7 @@ import type { Draft } from './draft.js';
 import { decideItem } from './item.js';
 import type { ParseResult } from '../parse/index.js';
 import { isValidGs1Key } from '../parse/index.js';
+import { ssccOf } from '../parse/sscc.js';
 import { STATUSES } from '../reasons.js';
 import { transitioned } from '../cache/record.js';
 import type { ReasonName } from '../reasons.js';
@@ -30,13 +31,11 @@ function fail(cmd: string, error: string, reason?: ReasonName): ControlOutcome {
   return { ok: false, reply };
 }
 
-/** An SSCC given as 18 digits or as any read the parser accepts (e.g. `]C100...`). */
-function ssccOf(v: unknown, parse: (code: string) => ParseResult): string | string[] {
-  if (typeof v !== 'string' || v === '') return ['"sscc" must be a string'];
-  if (/^\d{18}$/.test(v)) return isValidGs1Key(v) ? v : [`SSCC ${v} has a bad check digit`];
-  const p = parse(v);
-  if (!p.ok) return [p.message];
-  return p.sscc ?? [`${v} is not an SSCC`];
+/** The command's `sscc`: 18 digits or any read of an SSCC (parse/sscc.ts); a list holds the error. */
+function ssccArg(v: unknown, parse: (code: string) => ParseResult): string | string[] {
+  if (typeof v !== 'string' || v === '') return ['"sscc" must be a string: the SSCC\'s 18 digits or a read of it (AI 00)'];
+  const s = ssccOf(v, parse);
+  return typeof s === 'string' ? s : [`"sscc": ${s.message}`];
 }
 
 export function control(ctx: DecideContext, draft: Draft, cmd: unknown, parse: (code: string) => ParseResult): ControlOutcome {
@@ -56,7 +55,7 @@ export function control(ctx: DecideContext, draft: Draft, cmd: unknown, parse: (
       return { ok: true, reply: { ok: true, cmd: name, gtins, lot: c.lot ?? null }, draft };
     }
     case 'openContainer': {
-      const sscc = ssccOf(c.sscc, parse);
+      const sscc = ssccArg(c.sscc, parse);
       if (Array.isArray(sscc)) return fail(name, sscc[0]!, 'MALFORMED');
       const cap = c.capacity ?? 0;
       if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 0 || cap > 100_000) return fail(name, '"capacity" must be a whole number 0-100000');
@@ -65,7 +64,7 @@ export function control(ctx: DecideContext, draft: Draft, cmd: unknown, parse: (
       return { ok: true, reply: { ok: true, cmd: name, sscc, capacity: draft.getContainer(sscc)?.capacity ?? 0 }, draft };
     }
     case 'closeContainer': {
-      const sscc = c.sscc === undefined ? state.open : ssccOf(c.sscc, parse);
+      const sscc = c.sscc === undefined ? state.open : ssccArg(c.sscc, parse);
       if (Array.isArray(sscc)) return fail(name, sscc[0]!, 'MALFORMED');
       if (sscc === '') return fail(name, 'no container is open at this station', 'PARENT_UNKNOWN');
       const rec = draft.editContainer(sscc);
@@ -75,7 +74,7 @@ export function control(ctx: DecideContext, draft: Draft, cmd: unknown, parse: (
       return { ok: true, reply: { ok: true, cmd: name, sscc, children: rec.children.length }, draft };
     }
     case 'resetContainer': {
-      const sscc = c.sscc === undefined ? state.open : ssccOf(c.sscc, parse);
+      const sscc = c.sscc === undefined ? state.open : ssccArg(c.sscc, parse);
       if (Array.isArray(sscc)) return fail(name, sscc[0]!, 'MALFORMED');
       if (sscc === '') return fail(name, 'no container is open at this station', 'PARENT_UNKNOWN');
       const n = draft.getContainer(sscc)?.children.length ?? 0;

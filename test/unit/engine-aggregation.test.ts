@@ -181,6 +181,61 @@ test('aggregation - camera reads: all or nothing, a reason per code, capacity', 
   }
 });
 
+test('aggregation - a camera read of one code keeps its parent; the parent is checked whatever the number of codes', async () => {
+  const h = engineHarness([...STATIONS, { id: 'cam2', operation: 'aggregate' as const, duplicateReadWindowMs: 2000 }]);
+  try {
+    seedItems(h, 'M', 6);
+    // A container open at the station: a camera read naming another parent goes into that one, never the open one.
+    assert.is(h.read('cam2', ssccRead(60)).reason, 'OK', 'opens 60');
+    const one = h.read('cam2', { codes: [item('M1')], parent: ssccRead(61) });
+    assert.is(one.reason, 'OK', one.message);
+    assert.is(h.cache.getSerial(G, 'M1')?.parent, sscc(61));
+    assert.equal(h.cache.getContainer(sscc(60))?.children, [], 'nothing went into the open container');
+    // The bare 18 digits name a parent as well as a read of it does.
+    const bare = h.read('cam2', { codes: [item('M2'), item('M3')], parent: sscc(62) });
+    assert.is(bare.reason, 'OK', bare.message);
+    assert.is(h.cache.getSerial(G, 'M3')?.parent, sscc(62));
+    // Refused, with the field and the fix, for one code as for several.
+    const wrongType = h.read('cam2', { codes: [item('M4')], parent: 12 });
+    assert.equal([wrongType.reason, wrongType.message], ['MALFORMED', '"parent" must be a string (an SSCC: 18 digits, or a read of one)']);
+    const short = h.read('cam2', { codes: [item('M4')], parent: '12345' });
+    assert.equal([short.reason, short.message], ['MALFORMED', 'parent: 12345 is not an SSCC: an SSCC has 18 digits (give its 18 digits or a read of it (AI 00))']);
+    const badDigit = h.read('cam2', { codes: [item('M4')], parent: `${sscc(63).slice(0, 17)}${(Number(sscc(63)[17]) + 1) % 10}` });
+    assert.is(badDigit.reason, 'BAD_CHECK_DIGIT');
+    const codeAndParent = h.read('cam2', { code: item('M4'), parent: ssccRead(64) });
+    assert.is(codeAndParent.reason, 'MALFORMED');
+    assert.match(codeAndParent.message ?? '', /"parent" goes with "codes"/);
+    assert.is(h.cache.getSerial(G, 'M4')?.parent, '', 'none of them aggregated M4');
+  } finally {
+    await h.close();
+  }
+});
+
+test('aggregation - duplicate reads of camera reads: the parent is part of the read, a raw read of the same codes is another read', async () => {
+  const h = engineHarness([{ id: 'cam', operation: 'aggregate' as const, duplicateReadWindowMs: 60_000 }]);
+  try {
+    seedItems(h, 'D', 4);
+    // A raw read of the codes joined with 0x1E is refused as it is; the JSON camera read of the same codes is decided.
+    const raw = h.read('cam', `${item('D1')}\u001e${item('D2')}`);
+    assert.is(raw.reason === 'OK', false);
+    const cam = h.read('cam', { codes: [item('D1'), item('D2')], parent: ssccRead(70) });
+    assert.is(cam.reason, 'OK', cam.message);
+    assert.is(cam.duplicateRead, undefined, 'not the raw read\'s verdict again');
+    // The same codes and parent again: the duplicate read, the same verdict flagged.
+    const again = h.read('cam', { codes: [item('D1'), item('D2')], parent: ssccRead(70) });
+    assert.equal([again.reason, again.duplicateRead, again.eventId], ['OK', true, cam.eventId]);
+    // The same codes with another (or a broken) parent: decided on their own, not answered with the first verdict.
+    const other = h.read('cam', { codes: [item('D1'), item('D2')], parent: ssccRead(71) });
+    assert.is(other.duplicateRead, undefined);
+    assert.is(other.reason, 'CHILD_AGGREGATED_ELSEWHERE', other.message);
+    const broken = h.read('cam', { codes: [item('D1'), item('D2')], parent: 'garbage' });
+    assert.is(broken.duplicateRead, undefined);
+    assert.is(broken.reason === 'OK', false);
+  } finally {
+    await h.close();
+  }
+});
+
 test('aggregation - a cycle in the stored hierarchy is refused (INVALID_HIERARCHY)', async () => {
   const h = engineHarness(STATIONS);
   try {
