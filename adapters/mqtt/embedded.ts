@@ -298,7 +298,8 @@ export class EmbeddedBroker implements IngressSink {
     else if (msg.includes('drain timeout')) reason = 'slow_subscriber';
     else if (msg.includes('too many levels')) reason = 'topic_levels';
     else if (msg.includes('maxPacketBytes')) return; // counted when the length was read
-    else if (/unacceptable protocol|identifier rejected|Invalid header|Packet must not|Invalid protocol|Unknown protocol|Malformed|Client queue limit/i.test(msg)) reason = 'protocol';
+    // (aedes' own refusals of a PUBLISH or SUBSCRIBE topic: wildcards where none may be, an empty topic.)
+    else if (/unacceptable protocol|identifier rejected|Invalid header|Packet must not|Invalid protocol|Unknown protocol|Malformed|Client queue limit|not allowed in PUBLISH|only allowed in|to an empty topic|maxInflightInbound/i.test(msg)) reason = 'protocol';
     if (reason === null) {
       this.log.debug({ clientId: client.id, err: msg }, 'client connection error');
       return;
@@ -311,7 +312,7 @@ export class EmbeddedBroker implements IngressSink {
       connect_timeout: 'connection closed: no CONNECT within mqtt.limits.connectTimeoutMs',
       slow_subscriber: 'subscriber disconnected: it did not read its messages within mqtt.limits.drainTimeoutMs',
       topic_levels: 'client disconnected: topic with more than mqtt.limits.maxTopicLevels levels',
-      protocol: 'client disconnected: protocol error',
+      protocol: 'client disconnected: protocol error (err says which)',
     };
     this.stats.refuse(reason, { clientId: client.id ?? null, addr: addressOf(client), err: msg }, why[reason]!);
   }

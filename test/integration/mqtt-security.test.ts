@@ -7,8 +7,9 @@ import { connect as tcpConnect } from 'node:net';
 import { startGateway, type Gateway } from '../../cli/daemon.js';
 import { hashPassword } from '../../adapters/mqtt/auth.js';
 import type { ConfigInput } from '../../gateway/config/index.js';
-import { demoGtin, dm, silentLog, tempDir, testConfig } from '../helpers/gateway.js';
+import { demoGtin, dm, silentLog, tempDir, testConfig, waitUntil } from '../helpers/gateway.js';
 import { connectClient, refusal, subscribeGranted, type TestClient } from '../helpers/mqtt-client.js';
+import { connectPacket, publishPacket, subscribePacket } from '../../simulator/wire.js';
 import { assert, suite } from '../helpers/uvu.js';
 
 const test = suite('mqtt-security');
@@ -204,6 +205,25 @@ test('mqtt-security - limits: too many topic levels, on publish and on subscribe
   b.client.subscribe(`${T}/${'+/'.repeat(15)}#`, { qos: 1 });
   await b.closed(3000);
   assert.is(refused(main, 'topic_levels'), before + 2);
+});
+
+test('mqtt-security - protocol errors (wildcards in a PUBLISH topic, # inside a filter) disconnect the client, logged and counted', async () => {
+  const before = refused(main, 'protocol');
+  const send = async (packets: Buffer[]) => {
+    const raw = tcpConnect(main.mqttPort, '127.0.0.1');
+    await new Promise<void>((r) => raw.once('connect', () => r()));
+    const closed = new Promise<void>((r) => raw.once('close', () => r()));
+    raw.on('error', () => undefined);
+    const connack = new Promise<void>((r) => raw.once('data', () => r()));
+    raw.write(connectPacket(`root-raw-${packets.length}-${Date.now()}`, true, 30, 'root', PW.root));
+    await connack; // (the password is checked asynchronously: a packet before the CONNACK is not yet taken)
+    for (const p of packets) raw.write(p);
+    await closed;
+  };
+  await send([publishPacket(`${T}/L1/+/read`, 'x', 0)]);
+  await send([publishPacket(`${T}/#`, 'x', 0)]);
+  await send([subscribePacket(1, ['a/#/b'], 0)]);
+  await waitUntil(() => refused(main, 'protocol') === before + 3, 3000, 'three protocol refusals counted');
 });
 
 test('mqtt-security - limits: a connection that never sends CONNECT is closed after connectTimeoutMs', async () => {
