@@ -5,6 +5,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { gs1CheckDigit, isValidGs1Key } from '../../gateway/parse/index.js';
 import { listen } from '../net.js';
 
 export interface HttpDeps {
@@ -27,6 +28,7 @@ export class HttpServer {
   async start(): Promise<void> {
     const server = createServer((req, res) => {
       this.route(req.method ?? 'GET', req.url ?? '/', res).catch((err: unknown) => {
+        this.deps.log.error({ code: 'SG_ERR_INTERNAL', url: (req.url ?? '').slice(0, 200), err: (err as Error).message }, 'HTTP request failed');
         send(res, 500, { error: (err as Error).message });
       });
     });
@@ -36,7 +38,8 @@ export class HttpServer {
   }
 
   private async route(method: string, url: string, res: ServerResponse): Promise<void> {
-    if (method !== 'GET') return send(res, 405, { error: 'only GET' });
+    // HEAD is a GET whose body Node leaves out.
+    if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'only GET (and HEAD)' }, { allow: 'GET, HEAD' });
     const path = url.split('?')[0] ?? '/';
     if (path === '/healthz') return send(res, 200, { ok: true });
     if (path === '/readyz') return this.deps.ready() ? send(res, 200, { ready: true }) : send(res, 503, { ready: false });
@@ -46,9 +49,14 @@ export class HttpServer {
       return;
     }
     if (path === '/api/status') return send(res, 200, this.deps.status());
-    const m = /^\/api\/serials\/(\d{14})\/([^/]{1,20})$/.exec(path);
+    const m = /^\/api\/serials\/([^/]*)\/([^/]*)$/.exec(path);
     if (m) {
-      const rec = this.deps.lookup(m[1]!, decodeURIComponent(m[2]!));
+      const [gtin, serial] = [m[1]!, decodeOrNull(m[2]!)];
+      if (!/^\d{14}$/.test(gtin)) return send(res, 400, { error: `GTIN "${gtin.slice(0, 40)}" must be 14 digits: /api/serials/{gtin}/{serial}` });
+      if (!isValidGs1Key(gtin)) return send(res, 400, { error: `GTIN ${gtin} has check digit ${gtin[13]}, expected ${gs1CheckDigit(gtin.slice(0, 13))}` });
+      if (serial === null) return send(res, 400, { error: 'the serial is not valid percent-encoding (UTF-8): encode it with encodeURIComponent' });
+      if (serial.length < 1 || serial.length > 20) return send(res, 400, { error: `serial must be 1-20 characters (got ${serial.length})` });
+      const rec = this.deps.lookup(gtin, serial);
       return rec === undefined ? send(res, 404, { error: 'not in the cache' }) : send(res, 200, rec);
     }
     send(res, 404, { error: 'not found', paths: ['/healthz', '/readyz', '/metrics', '/api/status', '/api/serials/{gtin}/{serial}'] });
@@ -63,7 +71,15 @@ export class HttpServer {
   }
 }
 
-function send(res: ServerResponse, code: number, body: unknown): void {
-  res.writeHead(code, { 'content-type': 'application/json' });
+function decodeOrNull(s: string): string | null {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return null;
+  }
+}
+
+function send(res: ServerResponse, code: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(code, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
