@@ -207,7 +207,17 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
     else if (rec.kind === 'lot') out.lots.push(rec);
     else if (rec.kind === 'product') out.products.push(rec);
   };
-  await eachLine(stream, onLine);
+  try {
+    await eachLine(stream, onLine);
+  } catch (err) {
+    if (err instanceof GatewayError) throw err;
+    // The file could be opened but not read (a directory, an I/O error): nothing was imported.
+    const e = err as NodeJS.ErrnoException;
+    throw new GatewayError('SG_ERR_IMPORT_READ', `cannot read ${file}: ${e.code === 'EISDIR' ? 'it is a directory' : e.message}; nothing was imported`, {
+      cause: err,
+      hint: e.code === 'EISDIR' ? 'give the CSV or NDJSON file itself, e.g. scangate import DIR/serials.csv' : 'check the file and the disk it is on',
+    });
+  }
   if (out.records === 0 && out.bad === 0) {
     throw new GatewayError('SG_ERR_IMPORT_READ', `${file} holds no records`, { hint: 'CSV: a header line then one serial per line; NDJSON: one JSON object per line' });
   }

@@ -247,6 +247,20 @@ test('import - a wrong header is refused', async () => {
   }
 });
 
+test('import - a directory given for the file is refused with SG_ERR_IMPORT_READ and what to give instead', async () => {
+  const tmp = tempDir();
+  const store = Store.open(tmp.dir);
+  try {
+    const err = await importFile(store, tmp.dir).then(() => null, (e: unknown) => e);
+    assert.is((err as GatewayError).code, 'SG_ERR_IMPORT_READ');
+    assert.match((err as GatewayError).message, /it is a directory; nothing was imported/);
+    assert.match((err as GatewayError).hint ?? '', /the CSV or NDJSON file itself/);
+  } finally {
+    await store.close();
+    tmp.dispose();
+  }
+});
+
 test('import - NDJSON: containers, hierarchy from parents, lots and products, all in one go', async () => {
   const tmp = tempDir();
   const store = Store.open(tmp.dir);
