@@ -22,12 +22,13 @@ export const MAX_CODES = 1000;
 
 /** Raw bytes, or JSON when the first non-blank byte is `{` (DESIGN.md read topic). A string is an error. */
 export function readEnvelope(payload: Buffer): ReadEnvelope | string {
-  let i = 0;
+  // A UTF-8 byte order mark, then blanks, then `{`: JSON (some tools write the mark before a JSON text).
+  let i = payload[0] === 0xef && payload[1] === 0xbb && payload[2] === 0xbf ? 3 : 0;
   while (i < payload.length && (payload[i] === 0x20 || payload[i] === 0x09)) i++;
   if (payload[i] !== 0x7b) return { code: payload.toString('latin1'), raw: payload };
   let j: unknown;
   try {
-    j = JSON.parse(payload.toString('utf8'));
+    j = JSON.parse(payload.toString('utf8', i));
   } catch (err) {
     return `payload starts with { but is not valid JSON: ${(err as Error).message}`;
   }

@@ -260,6 +260,9 @@ export class EmbeddedBroker implements IngressSink {
       return done(refusalError('not authorized to publish on this topic'));
     }
     if (route === undefined) return done(null);
+    // A read or a command is an event, not a state: never kept as the topic's retained message (a scanner that
+    // sets the flag would have its last read replayed to every later subscriber).
+    packet.retain = false;
     if (packet.payload.length > this.opts.mqtt.limits.maxPacketBytes) {
       this.stats.refuse('packet_too_large', { clientId: client.id, length: packet.payload.length }, 'connection closed: packet larger than mqtt.limits.maxPacketBytes');
       return done(refusalError('packet too large'));

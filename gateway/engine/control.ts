@@ -21,6 +21,9 @@ export interface ControlOutcome {
   draft?: Draft;
 }
 
+/** Most GTINs one order may name (a station's order is kept with its state and checked at every read). */
+export const MAX_ORDER_GTINS = 1000;
+
 export const CONTROL_COMMANDS = ['setOrder', 'openContainer', 'closeContainer', 'resetContainer', 'replaceItem'] as const;
 
 const CSET82 = /^[!"%&'()*+,\-./0-9:;<=>?A-Z_a-z]{1,20}$/;
@@ -41,17 +44,19 @@ function ssccArg(v: unknown, parse: (code: string) => ParseResult): string | str
 export function control(ctx: DecideContext, draft: Draft, cmd: unknown, parse: (code: string) => ParseResult): ControlOutcome {
   if (cmd === null || typeof cmd !== 'object' || Array.isArray(cmd)) return fail('', 'a command is a JSON object with "cmd"');
   const c = cmd as Record<string, unknown>;
-  const name = typeof c.cmd === 'string' ? c.cmd : '';
+  if (typeof c.cmd !== 'string') return fail('', `"cmd" must be a string, one of ${CONTROL_COMMANDS.join(', ')}`);
+  const name = c.cmd;
   const key = ctx.stationKey;
   const state = draft.stationState(key);
   switch (name) {
     case 'setOrder': {
       if (!Array.isArray(c.gtins) || !c.gtins.every((g) => typeof g === 'string')) return fail(name, '"gtins" must be a list of GTIN-14 strings ([] clears the order)');
-      const gtins = c.gtins as string[];
+      const gtins = [...new Set(c.gtins as string[])];
+      if (gtins.length > MAX_ORDER_GTINS) return fail(name, `an order names at most ${MAX_ORDER_GTINS} GTINs (got ${gtins.length} different ones)`);
       const bad = gtins.filter((g) => !/^\d{14}$/.test(g) || !isValidGs1Key(g));
-      if (bad.length > 0) return fail(name, `not valid GTIN-14: ${bad.join(', ')}`, 'BAD_CHECK_DIGIT');
+      if (bad.length > 0) return fail(name, `not valid GTIN-14: ${bad.slice(0, 10).join(', ')}${bad.length > 10 ? ` and ${bad.length - 10} more` : ''}`, 'BAD_CHECK_DIGIT');
       if (c.lot !== undefined && (typeof c.lot !== 'string' || !CSET82.test(c.lot))) return fail(name, '"lot" must be 1-20 characters of GS1 character set 82');
-      draft.setStation(key, { ...state, orderGtins: [...new Set(gtins)], orderLot: (c.lot as string | undefined) ?? '' });
+      draft.setStation(key, { ...state, orderGtins: gtins, orderLot: (c.lot as string | undefined) ?? '' });
       return { ok: true, reply: { ok: true, cmd: name, gtins, lot: c.lot ?? null }, draft };
     }
     case 'openContainer': {

@@ -182,7 +182,29 @@ test('mqtt-payloads - control: setOrder, openContainer, closeContainer answered 
   assert.is(notObject?.error, 'MALFORMED');
   const ghost = await send('ghost', { cmd: 'closeContainer' });
   assert.is(ghost?.error, 'UNAUTHORIZED_STATION');
+  const numeric = await send('aggregate', { cmd: 5 });
+  assert.match(String(numeric?.error), /^"cmd" must be a string, one of setOrder, openContainer/);
+  const dups = await send('aggregate', { cmd: 'setOrder', gtins: Array.from({ length: 5000 }, () => G) });
+  assert.equal([dups?.ok, dups?.gtins], [true, [G]], 'the same GTIN named many times is one');
+  const huge = await send('aggregate', { cmd: 'setOrder', gtins: Array.from({ length: 1001 }, (_, i) => demoGtin(1000 + i)) });
+  assert.equal([huge?.ok, huge?.error], [false, 'an order names at most 1000 GTINs (got 1001 different ones)']);
+  await send('aggregate', { cmd: 'setOrder', gtins: [] });
   await c.end();
+});
+
+test('mqtt-payloads - a JSON read after a UTF-8 byte order mark is JSON; a retained read is never kept by the broker', async () => {
+  const bom = await decide('pack', Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify({ code: dm(G, 'P7'), seq: 77 }))]));
+  assert.equal([bom.v.verdict, bom.v.seq, bom.v.serial], ['accept', 77, 'P7']);
+  const c = await connectClient(`mqtt://127.0.0.1:${gw.mqttPort}`);
+  const n = line.messages.length;
+  await c.client.publishAsync(`${T}/verify/read`, dm(G, 'P8'), { qos: 1, retain: true });
+  await line.waitFor(n + 1, 3000); // decided as any read
+  await c.end();
+  const late = await connectClient(`mqtt://127.0.0.1:${gw.mqttPort}`);
+  await subscribeGranted(late, [`${T}/verify/read`]);
+  await new Promise((r) => setTimeout(r, 300));
+  assert.is(late.messages.length, 0, 'no retained read replayed to a later subscriber');
+  await late.end();
 });
 
 test('mqtt-payloads - PUBACKs come in PUBLISH order even when a later read needs no disk write', async () => {
