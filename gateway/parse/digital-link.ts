@@ -169,7 +169,12 @@ export function parseDigitalLink(s: string, start: number, end: number, cfg: Cfg
       if (amp < 0 || amp > hpos) amp = hpos;
       let eq = a;
       while (eq < amp && s.charCodeAt(eq) !== 61) eq++;
-      if (eq === amp) eq = -1;
+      if (eq === amp) {
+        // A parameter without '=': an AI named with no value is an error, anything else is for the resolver.
+        const bare = amp > a ? aiInRange(s, a, amp) : null;
+        if (bare !== null) return fail('MALFORMED', `AI ${bare.ai} in the query string has no value (write ${bare.ai}=value)`, bare.ai);
+        eq = -1;
+      }
       // Only parameters named by an AI count; others (linkType, context...) are for the resolver.
       const e = eq > a ? aiInRange(s, a, eq) : null;
       if (e !== null) {

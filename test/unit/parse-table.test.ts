@@ -167,6 +167,7 @@ const CASES: Case[] = [
   c('Digital Link trailing slash and fragment', `https://id.example.com/01/${G}/21/S/#top`, okWith({ serial: 'S' })),
   c('Digital Link rightmost primary key wins', `https://id.example.com/01/${G13}x/01/${G}/21/S`, okWith({ gtin: G, serial: 'S' })),
   c('Digital Link empty query value', `https://id.example.com/01/${G}?17=`, bad('MALFORMED', 'AI 17 is empty')),
+  c('Digital Link AI in the query without a value', `https://id.example.com/01/${G}?linkType=all&17`, bad('MALFORMED', 'AI 17 in the query string has no value (write 17=value)')),
   // Human-readable.
   c('human-readable', `(01)${G}(17)270331(10)LOT-A1(21)S3R!AL%x7`, okWith({ ...DM_FIELDS, symbology: undefined, form: 'human-readable' })),
   c('human-readable with parentheses in data', `(01)${G}(10)A(1)B(21)(X)`, okWith({ lot: 'A(1)B', serial: '(X)' })),
