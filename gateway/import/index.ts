@@ -181,7 +181,7 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
         header = fields.map((f) => f.trim().toLowerCase());
         const unknown = header.filter((h) => !CSV_COLUMNS.has(h));
         if (unknown.length > 0 || !header.includes('gtin') || !header.includes('serial') || new Set(header).size !== header.length) {
-          throw new GatewayError('SG_ERR_IMPORT_READ', `${file} line ${lineNo}: header "${line}" is not valid${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`, {
+          throw new GatewayError('SG_ERR_IMPORT_READ', `${file} line ${lineNo}: header ${JSON.stringify(line.length > 80 ? `${line.slice(0, 80)}...` : line)} is not valid${unknown.length ? ` (unknown: ${unknown.join(', ')})` : ''}`, {
             hint: `the first line names the columns: gtin,serial and optionally ${[...CSV_COLUMNS].slice(2).join(',')}; e.g. gtin,serial,lot,expiry,status`,
           });
         }
