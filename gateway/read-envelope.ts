@@ -48,9 +48,11 @@ export function readEnvelope(payload: Buffer): ReadEnvelope | string {
     if (!Number.isFinite(ts) || ts < 0) return '"ts" must be epoch milliseconds or an ISO 8601 time';
     env.tsMs = ts;
   }
-  if (o.parent !== undefined && typeof o.parent !== 'string') return '"parent" must be a string (an SSCC: 18 digits, or a read of one)';
+  // An empty or null parent is no parent (as in the protobuf form, where "" means not sent).
+  const parent = o.parent === null || o.parent === '' ? undefined : o.parent;
+  if (parent !== undefined && typeof parent !== 'string') return '"parent" must be a string (an SSCC: 18 digits, or a read of one)';
   if (typeof o.code === 'string') {
-    if (o.parent !== undefined) return '"parent" goes with "codes" (a camera read): send {"codes": [...], "parent": "..."}';
+    if (parent !== undefined) return '"parent" goes with "codes" (a camera read): send {"codes": [...], "parent": "..."}';
     env.code = o.code;
     return env;
   }
@@ -58,7 +60,7 @@ export function readEnvelope(payload: Buffer): ReadEnvelope | string {
     if (o.codes.length === 0 || o.codes.length > MAX_CODES || !o.codes.every((c) => typeof c === 'string')) {
       return `"codes" must be a list of 1-${MAX_CODES} strings`;
     }
-    return withCodes(env, o.codes as string[], o.parent as string | undefined);
+    return withCodes(env, o.codes as string[], parent as string | undefined);
   }
   return 'JSON payload needs a "code" string';
 }

@@ -12,7 +12,12 @@ import { decideItem } from './item.js';
 import type { ChildOutcome, Decision } from './types.js';
 
 export function decideCamera(ctx: DecideContext, draft: Draft, codes: readonly { code: string; parsed: ParseResult }[], parentSscc?: string): Decision {
-  const parent = parentSscc ?? draft.stationState(ctx.stationKey).open;
+  const op = ctx.rules.op;
+  if (op !== 'aggregate' && op !== 'pack') {
+    return refused(rejectOf('MALFORMED', `a camera read (codes, parent) aggregates items: send it to an aggregate or pack station; at this ${op} station send one read per code`), STATUSES.UNKNOWN);
+  }
+  const open = draft.stationState(ctx.stationKey).open;
+  const parent = parentSscc ?? open;
   if (parent === '') return refused(rejectOf('PARENT_UNKNOWN', 'no parent given and no container is open at this station'), STATUSES.UNKNOWN);
   if (draft.getContainer(parent) === undefined && parentSscc !== undefined) {
     draft.putContainer(parent, newContainer(ctx.stationKey, ctx.rules.capacity, STATUSES.COMMISSIONED));
@@ -45,8 +50,10 @@ export function decideCamera(ctx: DecideContext, draft: Draft, codes: readonly {
     const d = refused(rejectOf(firstBad.reason, `${bad} of ${codes.length} codes refused, none aggregated; first: ${firstBad.code}: ${firstBad.message ?? firstBad.reason}`), STATUSES.UNKNOWN, parent);
     return { ...d, children: children.map((c) => (c.reason === 'OK' ? { ...c, statusAfter: c.statusBefore } : c)) };
   }
-  // A camera read is a whole case: it closes once its children are in.
+  // A camera read of several codes is a whole case: it closes once its children are in. One code into the
+  // station's open container is an item like any other: that container stays open (capacity, the next SSCC or a
+  // command close it).
   const rec = draft.editContainer(parent)!;
-  if (rec.state === 'OPEN') closeContainer(draft, parent, rec);
+  if (rec.state === 'OPEN' && !(codes.length === 1 && parent === open)) closeContainer(draft, parent, rec);
   return { reason: 'OK', statusBefore: STATUSES.UNKNOWN, statusAfter: STATUSES.PACKED, parent, effects: draft, children };
 }

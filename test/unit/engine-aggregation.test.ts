@@ -206,6 +206,21 @@ test('aggregation - a camera read of one code keeps its parent; the parent is ch
     assert.is(codeAndParent.reason, 'MALFORMED');
     assert.match(codeAndParent.message ?? '', /"parent" goes with "codes"/);
     assert.is(h.cache.getSerial(G, 'M4')?.parent, '', 'none of them aggregated M4');
+    // One code naming the station's open container is an item like any other: the container stays open.
+    assert.is(h.read('cam2', ssccRead(65)).reason, 'OK', 'opens 65');
+    assert.is(h.read('cam2', { codes: [item('M4')], parent: ssccRead(65) }).reason, 'OK');
+    assert.is(h.cache.getContainer(sscc(65))?.state, 'OPEN');
+    assert.is(h.read('cam2', item('M5')).reason, 'OK', 'the next plain read joins it');
+    assert.equal(h.cache.getContainer(sscc(65))?.children, [`${G}M4`, `${G}M5`]);
+    // An empty or null parent is no parent: a one-code read is then a plain read.
+    assert.is(h.read('cam2', { codes: [item('M6')], parent: '' }).reason, 'OK');
+    assert.is(h.cache.getSerial(G, 'M6')?.parent, sscc(65));
+    // Not at a station that does not aggregate: refused, nothing moved.
+    h.seed(G, 'M7', 'PACKED');
+    const atShip = h.read('ship', { codes: [item('M7')], parent: ssccRead(66) });
+    assert.is(atShip.reason, 'MALFORMED');
+    assert.match(atShip.message ?? '', /send it to an aggregate or pack station; at this ship station send one read per code/);
+    assert.equal([h.cache.getSerial(G, 'M7')?.status, h.cache.getContainer(sscc(66))], [STATUSES.PACKED, undefined]);
   } finally {
     await h.close();
   }
