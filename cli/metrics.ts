@@ -163,6 +163,7 @@ export function withMqttMetrics(registry: Registry, mqtt: MqttStats): Registry {
     ['scangate_mqtt_dropped_pending_verdicts_total', 'Verdicts not handed to the external broker (disconnected, or mqtt.external.maxPendingVerdicts reached)', () => mqtt.droppedPendingVerdicts],
     ['scangate_mqtt_verdicts_published_total', 'Verdicts published (a reject counts once)', () => mqtt.verdictsPublished],
     ['scangate_mqtt_redelivered_reads_total', 'Redelivered reads answered with their stored verdict, not decided again', () => mqtt.redeliveredReads],
+    ['scangate_mqtt_retained_ignored_total', 'External mode: retained reads and commands replayed by the broker on subscribe, acknowledged and not decided', () => mqtt.retainedIgnored],
     ['scangate_mqtt_control_commands_total', 'Control commands handled', () => mqtt.controlCommands],
   ];
   for (const [name, help, get] of counters) {

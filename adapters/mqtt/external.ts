@@ -17,6 +17,7 @@ import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Config } from '../../gateway/config/index.js';
+import { LogLimit } from '../../gateway/log-limit.js';
 import { ackNow, type ConnectionRef, type Ingress, type IngressSink } from './ingress.js';
 import type { MqttStats } from './stats.js';
 import { loadTls } from './tls.js';
@@ -53,6 +54,7 @@ export class ExternalClient implements IngressSink {
   private stopping = false;
   private everConnected = false;
   private unreachableLogged = false;
+  private readonly retainedLog = new LogLimit();
   /** Resolves on the first connection (tests and tools may wait for it). */
   readonly connected: Promise<void>;
   private markConnected!: () => void;
@@ -162,7 +164,11 @@ export class ExternalClient implements IngressSink {
       this.lastAlive = now;
       this.client?.reschedulePing(true);
     }
-    if (route === undefined) {
+    if (route === undefined || packet.retain === true) {
+      // RETAIN set on a delivery means the broker's stored copy, replayed because we subscribed (MQTT 3.1.1
+      // [MQTT-3.3.1-9]: live deliveries carry RETAIN 0): a read or command sent once with the flag would be
+      // decided again at every reconnect. Acknowledged, counted, logged; not decided.
+      if (route !== undefined) this.retainedIgnored(packet.topic);
       if (packet.qos > 0 && id !== undefined) ackNow(conn, (err) => this.ack(conn, id, err ?? null));
     } else if (packet.qos === 0 || id === undefined) {
       this.ingress.handle(route, payload, 0, false, noop, conn);
@@ -170,6 +176,14 @@ export class ExternalClient implements IngressSink {
       this.ingress.handle(route, payload, packet.qos, packet.dup === true, (err) => this.ack(conn, id, err ?? null), conn);
     }
     cb(); // next packet at once; the PUBACK waits for the event (see ack)
+  }
+
+  private retainedIgnored(topic: string): void {
+    this.stats.retainedIgnored++;
+    const extra = this.retainedLog.take();
+    if (extra !== null) {
+      this.log.warn({ topic, ignored: this.stats.retainedIgnored, ...extra }, 'a retained read or command replayed by the broker was not decided: the sender must publish reads and commands without the retain flag (clear the retained message with an empty retained publish)');
+    }
   }
 
   /** Write the PUBACK of one read, if its connection is still the current one. */

@@ -41,6 +41,8 @@ export class MqttStats {
   verdictsPublished = 0;
   /** Reads answered from the redelivery index (already decided and stored, redelivered after a reconnect or restart). */
   redeliveredReads = 0;
+  /** External mode: retained reads and commands the broker replayed on subscribe, acknowledged and not decided. */
+  retainedIgnored = 0;
   /** Control commands handled. */
   controlCommands = 0;
   /** Connected clients (embedded), or 1/0 for the connection to the external broker. */

@@ -60,6 +60,29 @@ abstract class CacheSync {
     this.log = log;
   }
 
+  /** Refused entries, other sites' messages, clocks ahead: each one line per 10 s, the rest counted in it. */
+  private readonly logs = { invalid: new LogLimit(), otherSite: new LogLimit(), clock: new LogLimit() };
+
+  /** Log what a message held that was not applied as given (SG_ERR_STATUS_SYNC). */
+  protected report(seq: number, r: ApplyResult, entries: number): void {
+    let extra: Record<string, number> | null;
+    if (r.invalid > 0 && (extra = this.logs.invalid.take()) !== null) {
+      this.log.warn(
+        { code: 'SG_ERR_STATUS_SYNC', seq, refused: r.invalid, of: entries, problems: r.problems, ...extra },
+        'entries refused as not valid (nothing of them written but the hold/recall flags named; the rest of the message applied): fix them at the source and send them again',
+      );
+    }
+    if (r.otherSite !== null && (extra = this.logs.otherSite.take()) !== null) {
+      this.log.warn({ code: 'SG_ERR_STATUS_SYNC', seq, site: r.otherSite, ...extra }, `a message for site ${r.otherSite} on this site's subject was ignored (this gateway is site ${this.opts.site})`);
+    }
+    if (r.clockAheadMs > 0 && (extra = this.logs.clock.take()) !== null) {
+      this.log.warn(
+        { code: 'SG_ERR_STATUS_SYNC', seq, aheadMinutes: Math.round(r.clockAheadMs / 60_000), ...extra },
+        "updated_ms more than an hour ahead of this gateway's clock, taken as now: the clocks of central and this gateway disagree (NTP)",
+      );
+    }
+  }
+
   /** Wait until the writes of one message are committed (and flushed with durability sync). */
   protected async settle(r: ApplyResult): Promise<void> {
     addCounts(this.effects, r);
@@ -86,9 +109,6 @@ abstract class CacheSync {
 
 /** Central -> gateway: StatusUpdateBatch messages applied to the cache exactly once, in stream order. */
 export class StatusSync extends CacheSync {
-  /** Refused updates and other sites' messages: one line per 10 s, the rest counted in it. */
-  private readonly invalidLog = new LogLimit();
-
   constructor(link: NatsLink, cache: Cache, store: Store, opts: SyncOptions & { stream: string }, log: Logger) {
     super(cache, store, opts, log);
     const subject = statusSubject(opts.site);
@@ -118,19 +138,7 @@ export class StatusSync extends CacheSync {
       throw new GatewayError('SG_ERR_STATUS_SYNC', `status message ${m.seq} is not a StatusUpdateBatch: ${(err as Error).message}`, { cause: err });
     }
     const r = applyStatusBatch(this.cache, this.store, batch, m.seq, this.opts.site);
-    if (r.invalid > 0) {
-      const extra = this.invalidLog.take();
-      if (extra !== null) {
-        this.log.warn(
-          { code: 'SG_ERR_STATUS_SYNC', seq: m.seq, refused: r.invalid, of: batch.updates.length + batch.lots.length, problems: r.problems, ...extra },
-          'status updates refused as not valid (nothing of them written; the rest of the message applied): fix them at central and send them again',
-        );
-      }
-    }
-    if (r.otherSite !== null) {
-      const extra = this.invalidLog.take();
-      if (extra !== null) this.log.warn({ code: 'SG_ERR_STATUS_SYNC', seq: m.seq, site: r.otherSite, ...extra }, `a status message for site ${r.otherSite} on this site's subject was ignored (this gateway is site ${this.opts.site})`);
-    }
+    this.report(m.seq, r, batch.updates.length + batch.lots.length);
     await this.settle(r);
   }
 }
@@ -175,6 +183,7 @@ export class PeerSync extends CacheSync {
       throw new GatewayError('SG_ERR_STATUS_SYNC', `peer message ${m.seq} on ${m.subject} is not an EventBatch: ${(err as Error).message}`, { cause: err });
     }
     const r = applyPeerBatch(this.cache, this.store, batch, m.seq, this.opts.site, this.opts.gatewayId);
+    this.report(m.seq, r, batch.events.length + batch.aggregations.length);
     if (r.conflicts > 0) {
       this.log.warn(
         { peer: batch.gatewayId, batch: batch.batchSeq, serials: r.conflictKeys.slice(0, 10), count: r.conflicts },

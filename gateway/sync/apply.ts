@@ -10,8 +10,9 @@ import { FLAG_ON_HOLD, FLAG_RECALLED, isoToDays } from '../cache/record.js';
 import { STATUSES, type StatusCode } from '../reasons.js';
 import type { Store } from '../store.js';
 import type { DecodedEventBatch, DecodedStatusUpdateBatch } from '../../protocol/index.js';
-import { mergeCentral, mergePeer } from './merge.js';
-import { lotUpdateProblem, statusUpdateProblem } from './validate.js';
+import { mergeCentral, mergePeer, type CentralSerial } from './merge.js';
+import { checkSscc } from '../import/rows.js';
+import { MAX_CLOCK_AHEAD_MS, isSerialUpdate, lotUpdateProblem, normalExpiry, updateFieldsProblem, updateKeyProblem } from './validate.js';
 
 /** meta keys of the last applied stream sequences. */
 export const META_STATUS_SEQ = 'sync.statusSeq';
@@ -48,6 +49,8 @@ export interface ApplyResult extends ApplyCounts {
   problems: string[];
   /** The site a batch named when it was another site's (nothing of it applied), for the log. */
   otherSite: string | null;
+  /** How far the furthest updated_ms was ahead of this clock, when beyond MAX_CLOCK_AHEAD_MS (taken as now); else 0. */
+  clockAheadMs: number;
 }
 
 export function emptyCounts(): ApplyCounts {
@@ -65,7 +68,7 @@ export function appliedSeq(store: Store, key: string): number {
 }
 
 function result(fresh: boolean, written: Promise<unknown>): ApplyResult {
-  return { ...emptyCounts(), fresh, written, conflictKeys: [], problems: [], otherSite: null };
+  return { ...emptyCounts(), fresh, written, conflictKeys: [], problems: [], otherSite: null, clockAheadMs: 0 };
 }
 
 const MAX_PROBLEMS = 10;
@@ -78,6 +81,9 @@ function refuse(r: ApplyResult, what: string, problem: string): void {
 /** Move an item between containers' child lists (when those containers are cached). */
 function moveChild(cache: Cache, childId: string, from: string, to: string, r: ApplyCounts): void {
   if (from === to) return;
+  // A parent that is no SSCC (stored by an older version that did not check) names no container to edit.
+  if (from !== '' && checkSscc(from, 'parent') !== null) from = '';
+  if (to !== '' && checkSscc(to, 'parent') !== null) to = '';
   if (from !== '') {
     const c = cache.getContainer(from);
     if (c !== undefined && c.children.includes(childId)) {
@@ -94,6 +100,57 @@ function moveChild(cache: Cache, childId: string, from: string, to: string, r: A
   }
 }
 
+/** A StatusUpdate as it is applied: fields copied (a decoded message keeps its defaults on its prototype). */
+interface CentralUpdate extends CentralSerial {
+  gtin: string;
+  serial: string;
+  sscc: string;
+}
+
+const MAX_STATUS = Math.max(...Object.values(STATUSES));
+
+/**
+ * Copy of an update as this gateway applies it: a status it does not know (a newer central's) is no status, an
+ * expiry with day 00 is the month's last day, an updated_ms more than MAX_CLOCK_AHEAD_MS ahead of this clock is
+ * now (counted; such a time would keep every later update from central out of the record).
+ */
+function centralUpdate(u: DecodedStatusUpdateBatch['updates'][number], nowMs: number, r: ApplyResult): CentralUpdate {
+  let updatedMs = Number(u.updatedMs);
+  if (!Number.isFinite(updatedMs) || updatedMs < 0) updatedMs = 0;
+  if (updatedMs > nowMs + MAX_CLOCK_AHEAD_MS) {
+    r.clockAheadMs = Math.max(r.clockAheadMs, updatedMs - nowMs);
+    updatedMs = nowMs;
+  }
+  return {
+    gtin: u.gtin,
+    serial: u.serial,
+    sscc: u.sscc,
+    status: u.status > 0 && u.status <= MAX_STATUS ? u.status : 0,
+    lot: u.lot,
+    expiry: normalExpiry(u.expiry),
+    parent: u.parent,
+    onHold: u.onHold,
+    recalled: u.recalled,
+    updatedMs,
+  };
+}
+
+/** The hold and recall flags of a refused update whose key is valid, on the cached record (central's, always). */
+function flagsOnly(cache: Cache, u: CentralUpdate, r: ApplyResult): void {
+  const want = (u.onHold ? FLAG_ON_HOLD : 0) | (u.recalled ? FLAG_RECALLED : 0);
+  const mask = FLAG_ON_HOLD | FLAG_RECALLED;
+  if (isSerialUpdate(u)) {
+    const cur = cache.getSerial(u.gtin, u.serial);
+    if (cur === undefined || (cur.flags & mask) === want) return;
+    void cache.putSerial(u.gtin, u.serial, { ...cur, flags: (cur.flags & ~mask) | want });
+  } else {
+    const cur = cache.getContainer(u.sscc);
+    if (cur === undefined || (cur.flags & mask) === want) return;
+    void cache.putContainer(u.sscc, { ...cur, flags: (cur.flags & ~mask) | want });
+  }
+  r.applied++;
+}
+
 /**
  * Apply one StatusUpdateBatch (stream sequence `seq`). Serial updates follow merge.ts; container updates set
  * the container's status, parent and flags (creating it, closed, when unknown); lot updates replace the lot's
@@ -106,21 +163,22 @@ export function applyStatusBatch(cache: Cache, store: Store, batch: DecodedStatu
     r.ignored += batch.updates.length + batch.lots.length;
     r.otherSite = batch.site;
   } else {
-    // Every entry checked before any is written: one that is not valid is refused whole, the others applied.
+    // Every entry checked before any is written: one that is not valid is refused whole (its hold and recall
+    // flags excepted, when its key is valid), the others applied.
     const nowMs = Date.now();
-    const valid = batch.updates.filter((u, i) => {
-      const problem = statusUpdateProblem(
-        // (a decoded message's defaults sit on its prototype: no spread)
-        { gtin: u.gtin, serial: u.serial, sscc: u.sscc, status: u.status, lot: u.lot, expiry: u.expiry, parent: u.parent, updatedMs: Number(u.updatedMs) },
-        nowMs,
-      );
-      if (problem !== null) refuse(r, `update ${i}`, problem);
-      return problem === null;
+    const valid: CentralUpdate[] = [];
+    batch.updates.forEach((raw, i) => {
+      const u = centralUpdate(raw, nowMs, r);
+      const keyBad = updateKeyProblem(u);
+      const problem = keyBad ?? updateFieldsProblem(u);
+      if (problem === null) return void valid.push(u);
+      refuse(r, `update ${i}`, keyBad === null ? `${problem} (its hold/recall flags applied)` : problem);
+      if (keyBad === null) flagsOnly(cache, u, r);
     });
     // Containers first, so items of the same batch find their container to join.
-    const ordered = [...valid.filter((u) => u.gtin === '' && u.sscc !== ''), ...valid.filter((u) => !(u.gtin === '' && u.sscc !== ''))];
+    const ordered = [...valid.filter((u) => !isSerialUpdate(u)), ...valid.filter((u) => isSerialUpdate(u))];
     for (const u of ordered) {
-      if (u.gtin !== '' && u.serial !== '') {
+      if (isSerialUpdate(u)) {
         const cur = cache.getSerial(u.gtin, u.serial);
         const m = mergeCentral(cur, u);
         if (m.next !== undefined) {
@@ -131,7 +189,7 @@ export function applyStatusBatch(cache: Cache, store: Store, batch: DecodedStatu
         else if (m.outcome === 'applied') r.applied++;
         else if (m.outcome === 'same') r.same++;
         else r.keptLocal++;
-      } else if (u.sscc !== '') {
+      } else {
         const cur = cache.getContainer(u.sscc);
         const status = (u.status > 0 ? u.status : (cur?.status ?? STATUSES.UNKNOWN)) as StatusCode;
         const flags = ((cur?.flags ?? 0) & ~(FLAG_ON_HOLD | FLAG_RECALLED)) | (u.onHold ? FLAG_ON_HOLD : 0) | (u.recalled ? FLAG_RECALLED : 0);
@@ -142,17 +200,15 @@ export function applyStatusBatch(cache: Cache, store: Store, batch: DecodedStatu
         void cache.putContainer(u.sscc, next);
         moveChild(cache, containerChildId(u.sscc), cur?.parent ?? '', u.parent, r);
         r.containers++;
-      } else {
-        r.ignored++;
       }
     }
     for (const [i, l] of batch.lots.entries()) {
-      const problem = lotUpdateProblem(l);
-      if (problem !== null) {
-        refuse(r, `lot ${i}`, problem);
-        continue;
-      }
-      void cache.putLot(l.gtin, l.lot, { flags: (l.onHold ? FLAG_ON_HOLD : 0) | (l.recalled ? FLAG_RECALLED : 0), expiryDays: isoToDays(l.expiry) });
+      const bad = lotUpdateProblem(l);
+      if (bad !== null) refuse(r, `lot ${i}`, bad.keyOk ? `${bad.problem} (its hold/recall flags applied)` : bad.problem);
+      if (bad !== null && !bad.keyOk) continue;
+      // A bad expiry keeps the one the lot had; the flags apply either way.
+      const expiryDays = bad === null ? isoToDays(normalExpiry(l.expiry)) : (cache.getLot(l.gtin, l.lot)?.expiryDays ?? 0);
+      void cache.putLot(l.gtin, l.lot, { flags: (l.onHold ? FLAG_ON_HOLD : 0) | (l.recalled ? FLAG_RECALLED : 0), expiryDays });
       r.lots++;
     }
   }
@@ -174,9 +230,14 @@ export function applyPeerBatch(cache: Cache, store: Store, batch: DecodedEventBa
     return r;
   }
   const isLocal = (id: number) => !cache.stationKey(id).includes(':');
-  for (const ev of batch.events) {
+  for (const [i, ev] of batch.events.entries()) {
     if (ev.verdict !== VERDICT_ACCEPT || ev.statusAfter === STATUSES.UNKNOWN) {
       r.ignored++;
+      continue;
+    }
+    const bad = (ev.sscc !== '' ? checkSscc(ev.sscc, 'sscc') : null) ?? (ev.parent !== '' ? checkSscc(ev.parent, 'parent') : null);
+    if (bad !== null) {
+      refuse(r, `event ${i}`, bad);
       continue;
     }
     const station = cache.stationId(`${ev.gatewayId || batch.gatewayId}:${ev.line}/${ev.station}`);
@@ -214,7 +275,12 @@ export function applyPeerBatch(cache: Cache, store: Store, batch: DecodedEventBa
       r.ignored++;
     }
   }
-  for (const ag of batch.aggregations) {
+  for (const [i, ag] of batch.aggregations.entries()) {
+    const bad = ag.parentSscc === '' ? null : checkSscc(ag.parentSscc, 'parent_sscc');
+    if (bad !== null) {
+      refuse(r, `aggregation ${i}`, bad);
+      continue;
+    }
     if (ag.parentSscc === '' || (ag.action !== AGGREGATION_ADD && ag.action !== AGGREGATION_DELETE)) {
       r.ignored++;
       continue;
@@ -226,7 +292,7 @@ export function applyPeerBatch(cache: Cache, store: Store, batch: DecodedEventBa
         const parent = ag.action === AGGREGATION_ADD ? ag.parentSscc : cur.parent === ag.parentSscc ? '' : cur.parent;
         if (parent !== cur.parent) void cache.putSerial(ch.gtin, ch.serial, { ...cur, parent });
         moveChild(cache, ch.gtin + ch.serial, cur.parent, parent, r);
-      } else if (ch.sscc !== '') {
+      } else if (ch.sscc !== '' && checkSscc(ch.sscc, 'sscc') === null) {
         const cur = cache.getContainer(ch.sscc);
         if (cur === undefined) continue;
         const parent = ag.action === AGGREGATION_ADD ? ag.parentSscc : cur.parent === ag.parentSscc ? '' : cur.parent;

@@ -73,6 +73,28 @@ test('mqtt-external - reads through Mosquitto get verdicts and rejects; the stat
   await Promise.all([w.end(), s.end(), after.end()]);
 });
 
+test('mqtt-external - a retained read replayed by the broker at each subscribe is acknowledged, counted and never decided', async () => {
+  const s = await connectClient(mosq.url);
+  await s.client.publishAsync(`${T}/verify/read`, dm(G, 'R1'), { qos: 1, retain: true });
+  await s.end();
+  try {
+    for (let i = 0; i < 2; i++) {
+      // Each start subscribes again, and Mosquitto replays the retained read with RETAIN set.
+      const gw = await external(`gret${i}`);
+      const t0 = Date.now();
+      while (gw.mqtt.stats.retainedIgnored === 0 && Date.now() - t0 < 3000) await new Promise((r) => setTimeout(r, 20));
+      assert.is(gw.mqtt.stats.retainedIgnored, 1, 'acknowledged and counted');
+      assert.is(gw.pipeline.counters.reads, 0, 'not decided');
+      await stop(gw);
+    }
+  } finally {
+    // An empty retained publish clears it for the tests after this one.
+    const clear = await connectClient(mosq.url);
+    await clear.client.publishAsync(`${T}/verify/read`, '', { qos: 1, retain: true });
+    await clear.end();
+  }
+});
+
 test('mqtt-external - persistent session: reads published while the gateway is away are decided when it is back', async () => {
   const t = tempDir('sg-mqext-');
   dirs.push(t);

@@ -129,7 +129,7 @@ test('sync-apply - status batch: serials, lots and containers written with the s
   });
 });
 
-test('sync-apply - status batch: an update that is not valid is refused whole, named by its index; the others are applied', async () => {
+test('sync-apply - status batch: an update that is not valid is refused whole but for its hold/recall flags, named by its index', async () => {
   await withCache(async (cache, store) => {
     const now = Date.now();
     void cache.putSerial(G, 'P', newRecord(STATUSES.RECEIVED, 'L1', '2030-12-31'));
@@ -137,34 +137,66 @@ test('sync-apply - status batch: an update that is not valid is refused whole, n
       [{ gtin: G, serial: 'P', status: STATUSES.PACKED, parent: 'ABCDEFGHIJKLMNOPQR', updatedMs: now }, /parent "ABCDEFGHIJKLMNOPQR" must be an SSCC of 18 digits/],
       [{ gtin: G, serial: 'P', status: STATUSES.PACKED, parent: '12345', updatedMs: now }, /parent "12345" must be an SSCC/],
       [{ gtin: G, serial: 'P', status: STATUSES.PACKED, parent: '095201234567890123', updatedMs: now }, /parent 095201234567890123 has check digit 3, expected 2/],
-      [{ gtin: G, serial: 'P', status: STATUSES.SHIPPED, updatedMs: 8.64e15 }, /minutes ahead of this gateway's clock .* \(NTP\)/],
       [{ gtin: G, serial: 'P', expiry: '2030-02-30', updatedMs: now }, /expiry "2030-02-30" must be a date YYYY-MM-DD that exists/],
-      [{ gtin: G, serial: 'P', lot: 'L'.repeat(100), updatedMs: now }, /lot "L{40}\.\.\." must be at most 20 characters/],
+      [{ gtin: G, serial: 'P', lot: 'L'.repeat(100), recalled: true, updatedMs: now }, /lot "L{40}\.\.\." must be at most 20 characters.*\(its hold\/recall flags applied\)/],
       [{ gtin: '09520123456789', serial: 'P', status: STATUSES.RECEIVED }, /gtin 09520123456789 has check digit 9, expected 8/],
       [{ gtin: G, status: STATUSES.RECEIVED }, /needs both gtin and serial/],
       [{ sscc: '095201234567890122', parent: '095201234567890122' }, /cannot be its own parent/],
-      [{ gtin: G, serial: 'P', status: 42 as never }, /status 42 is not a scangate.v1.Status value/],
     ];
     const good: IStatusUpdate = { gtin: G, serial: 'Q', status: STATUSES.RECEIVED, lot: 'L1', updatedMs: now };
-    const b = statusBatch([...bad.map(([u]) => u), good], [{ gtin: G, lot: 'L'.repeat(21), onHold: true }, { gtin: G, lot: 'L1', expiry: '2031-13-01' }]);
+    const b = statusBatch([...bad.map(([u]) => u), good], [{ gtin: G, lot: 'L'.repeat(21), onHold: true }, { gtin: G, lot: 'L1', expiry: '2031-13-01', recalled: true }]);
     const r = applyStatusBatch(cache, store, b, 9, 'plant-a');
     await r.written;
     assert.is(r.invalid, bad.length + 2);
     assert.is(r.created, 1, 'the valid update of the same message is applied');
-    assert.is(r.problems.length, 10, 'the first ten problems, for the log');
-    bad.slice(0, 10).forEach(([, re], i) => assert.match(r.problems[i]!, new RegExp(`^update ${i}: .*${re.source}`)));
+    bad.forEach(([, re], i) => assert.match(r.problems[i]!, new RegExp(`^update ${i}: .*${re.source}`)));
+    assert.match(r.problems[bad.length]!, /^lot 0: lot "L{21}" must be at most 20/, 'then the lots');
+    assert.is(r.problems.length, 10);
     const p = cache.getSerial(G, 'P')!;
-    assert.equal([p.status, p.parent, p.lot, p.expiryDays], [STATUSES.RECEIVED, '', 'L1', isoToDays('2030-12-31')], 'nothing of a refused update written');
+    assert.equal([p.status, p.parent, p.lot, p.expiryDays], [STATUSES.RECEIVED, '', 'L1', isoToDays('2030-12-31')], 'nothing of a refused update written...');
+    assert.is(p.flags & FLAG_RECALLED, FLAG_RECALLED, '...but its recall flag');
     assert.is(cache.getSerial('09520123456789', 'P'), undefined);
     assert.is(cache.getContainer('095201234567890122'), undefined);
-    assert.is(cache.getLot(G, 'L1'), undefined, 'lot updates refused too');
+    assert.equal(cache.getLot(G, 'L1'), { flags: FLAG_RECALLED, expiryDays: 0 }, 'a lot recall with a bad expiry: the recall applies, the expiry does not');
     assert.ok(cache.getSerial(G, 'Q') !== undefined);
     assert.is(appliedSeq(store, META_STATUS_SEQ), 9, 'the message counts as applied');
-    // A later correct update is applied (a refused far-future one pinned nothing).
-    const later = applyStatusBatch(cache, store, statusBatch([{ gtin: G, serial: 'P', status: STATUSES.PACKED, parent: '095201234567890122', updatedMs: now + 1000 }]), 10, 'plant-a');
+  });
+});
+
+test("sync-apply - status batch: what a newer or sloppier central sends is taken as an older one would", async () => {
+  await withCache(async (cache, store) => {
+    const now = Date.now();
+    void cache.putSerial(G, 'R', newRecord(STATUSES.RECEIVED, 'L1', ''));
+    void cache.putSerial(G, 'S', { ...newRecord(STATUSES.PACKED, 'L1', ''), parent: 'ABCDEFGHIJKLMNOPQR' }); // stored by an older version
+    const r = applyStatusBatch(
+      cache,
+      store,
+      statusBatch([
+        { gtin: G, serial: 'R', status: 10 as never, onHold: true, expiry: '2030-02-00', updatedMs: now }, // a status this gateway does not know, day 00
+        { sscc: '095201234567890122', gtin: G, status: STATUSES.PACKED }, // a container update that names its GTIN
+        { gtin: G, serial: 'T', status: STATUSES.SHIPPED, updatedMs: 8.64e15 }, // a clock far ahead
+        { gtin: G, serial: 'S', status: STATUSES.RECEIVED, parent: '', updatedMs: 0 }, // out of a container that is no SSCC
+      ]),
+      11,
+      'plant-a',
+    );
+    await r.written;
+    assert.equal([r.invalid, r.problems], [0, []]);
+    const rec = cache.getSerial(G, 'R')!;
+    assert.equal([rec.status, rec.flags & FLAG_ON_HOLD, rec.expiryDays], [STATUSES.RECEIVED, FLAG_ON_HOLD, isoToDays('2030-02-28')]);
+    assert.is(cache.getContainer('095201234567890122')?.status, STATUSES.PACKED);
+    assert.ok(r.clockAheadMs > 1e12, 'the far-ahead time is reported');
+    assert.ok(cache.getSerial(G, 'T')!.lastChangeS <= Math.ceil(Date.now() / 1000), 'and taken as now');
+    assert.equal([cache.getSerial(G, 'S')!.status, cache.getSerial(G, 'S')!.parent], [STATUSES.RECEIVED, '']);
+    // A later update from central is not kept out by the far-ahead one.
+    const later = applyStatusBatch(cache, store, statusBatch([{ gtin: G, serial: 'T', status: STATUSES.RECEIVED, updatedMs: Date.now() + 1000 }]), 12, 'plant-a');
     await later.written;
-    assert.is(later.invalid, 0);
-    assert.is(cache.getSerial(G, 'P')!.parent, '095201234567890122');
+    assert.is(cache.getSerial(G, 'T')!.status, STATUSES.RECEIVED);
+    // Peers: an event whose parent is no SSCC is refused, not a reason to stop in the middle of the batch.
+    const peer = applyPeerBatch(cache, store, peerBatch('gw-2', [{ ...packEvent('U', now), parent: 'NOT-AN-SSCC' }, packEvent('V', now)]), 1, 'plant-a', 'gw-1');
+    await peer.written;
+    assert.is(peer.invalid, 1);
+    assert.match(peer.problems[0]!, /^event 0: parent "NOT-AN-SSCC" must be an SSCC/);
   });
 });
 
