@@ -210,9 +210,10 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
   try {
     await eachLine(stream, onLine);
   } catch (err) {
-    if (err instanceof GatewayError) throw err;
-    // The file could be opened but not read (a directory, an I/O error): nothing was imported.
     const e = err as NodeJS.ErrnoException;
+    // The file could be opened but not read (a directory, an I/O error: a system error code): nothing was
+    // imported. Anything else is not the file's fault and goes on as it is.
+    if (err instanceof GatewayError || typeof e.code !== 'string' || typeof e.syscall !== 'string') throw err;
     throw new GatewayError('SG_ERR_IMPORT_READ', `cannot read ${file}: ${e.code === 'EISDIR' ? 'it is a directory' : e.message}; nothing was imported`, {
       cause: err,
       hint: e.code === 'EISDIR' ? 'give the CSV or NDJSON file itself, e.g. scangate import DIR/serials.csv' : 'check the file and the disk it is on',
