@@ -110,7 +110,7 @@ export class RedeliveryIndex {
         continue;
       }
       const raw = ev.raw;
-      if (raw.length > 0 && raw[0] === 0x7b && Buffer.from(raw.buffer, raw.byteOffset, raw.length).includes('"codes"')) continue;
+      if (raw.length > 0 && isCameraRead(raw)) continue;
       found.push({ key: `${ev.line}/${ev.station}`, raw, device: ev.device, seq: ev.readSeq, verdict: verdictOf(ev), atMs });
     }
     // Oldest first, so the newest entry wins on a clash and the front of the maps stays the oldest.
@@ -175,4 +175,10 @@ export function verdictOf(ev: ScanEvent): VerdictMessage {
   if (ev.message !== '') v.message = ev.message;
   v.duplicateRead = true;
   return v;
+}
+
+/** Whether a stored read is a camera read (JSON `codes`; a BOM or blanks before the `{` too, as readEnvelope takes them). */
+function isCameraRead(raw: Uint8Array): boolean {
+  const env = readEnvelope(Buffer.from(raw.buffer, raw.byteOffset, raw.length));
+  return typeof env !== 'string' && env.codes !== undefined;
 }

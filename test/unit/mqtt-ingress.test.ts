@@ -114,8 +114,11 @@ test('mqtt-ingress - redelivery index is rebuilt from the newest journal events'
     await put(1, { eventId: 'g:e:1', line: 'L1', station: 'pack', device: 'd', readSeq: 1, verdict: 1, reason: 0, statusBefore: 4, statusAfter: 5, gtin: '09520123456788', serial: 'S1', raw: raw1 });
     await put(2, { eventId: 'g:e:2', line: 'L1', station: 'pack', verdict: 2, reason: 6, raw: Buffer.from(']d2C2'), message: 'not in cache' });
     await put(3, { eventId: 'g:e:3', line: 'L1', station: 'agg', verdict: 1, reason: 0, raw: Buffer.from('{"codes":["A","B"]}') });
+    // Camera reads written with a byte order mark or blanks first, or of one code with its parent, are camera reads too.
+    await put(4, { eventId: 'g:e:4', line: 'L1', station: 'agg', verdict: 1, reason: 0, raw: Buffer.from('\ufeff  {"codes":["A","B"]}') });
+    await put(5, { eventId: 'g:e:5', line: 'L1', station: 'agg', verdict: 1, reason: 0, raw: Buffer.from('{"codes":["A"],"parent":"095201234567890122"}') });
     const idx = new RedeliveryIndex();
-    assert.is(idx.loadJournal(store), 2, 'camera reads (several codes) are left out');
+    assert.is(idx.loadJournal(store), 2, 'camera reads are left out');
     const v1 = idx.match('L1/pack', { code: 'C1', device: 'd', seq: 1, raw: raw1 }, raw1, false);
     assert.is(v1?.eventId, 'g:e:1');
     assert.is(v1?.status, 'PACKED');
