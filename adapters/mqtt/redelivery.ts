@@ -72,13 +72,15 @@ export class RedeliveryIndex {
   /** The original verdict of a redelivered read, or undefined. */
   match(stationKey: string, env: ReadEnvelope, raw: Uint8Array, dup: boolean): VerdictMessage | undefined {
     let e: Entry | undefined;
+    const rk = rawKey(stationKey, raw);
     if (env.device !== undefined && env.seq !== undefined) {
       e = this.bySeq.get(seqKey(stationKey, env.device, env.seq));
       // The same device and seq with another code is a new read (a scanner that counts from 1 again), not a
-      // resent one (which may differ in other fields, a new ts say): decided as usual.
-      if (e !== undefined && e.code !== codeOf(env, raw)) return undefined;
+      // resent one (which may differ in other fields, a new ts say): decided as usual. The same bytes are the
+      // same read whatever its code was taken to be (a stored protobuf read is compared by its bytes).
+      if (e !== undefined && e.code !== codeOf(env, raw) && e.raw !== rk) return undefined;
     }
-    if (e === undefined && dup) e = this.byRaw.get(rawKey(stationKey, raw));
+    if (e === undefined && dup) e = this.byRaw.get(rk);
     if (e === undefined) return undefined;
     if (this.now() - e.atMs > RETAIN_MS) return undefined;
     return e.verdict;

@@ -99,6 +99,20 @@ test('mqtt-ingress - redelivery index: matched by (station, device, seq) with th
   assert.is(idx.size, 0);
 });
 
+test('mqtt-ingress - a protobuf read resent with its seq is its stored verdict again (compared by its bytes)', () => {
+  const idx = new RedeliveryIndex();
+  const raw = Buffer.from(encodeScanRead({ code: ']d2PB1', seq: 7, device: 'cam' }));
+  const verdict = { verdict: 'accept' as const, reason: 'OK' as const, reasonCode: 0, ts: 1, eventId: 'e-pb' };
+  // The index stores the payload's bytes; it cannot tell a protobuf payload from a raw code by them.
+  idx.add('L1/pack', raw, 'cam', 7, verdict);
+  const env = scanReadEnvelope(raw);
+  assert.ok(typeof env !== 'string');
+  assert.is(idx.match('L1/pack', env as Exclude<typeof env, string>, raw, true)?.eventId, 'e-pb', 'the same bytes, resent');
+  const other = Buffer.from(encodeScanRead({ code: ']d2PB2', seq: 7, device: 'cam' }));
+  const env2 = scanReadEnvelope(other) as Exclude<ReturnType<typeof scanReadEnvelope>, string>;
+  assert.is(idx.match('L1/pack', env2, other, false), undefined, 'another code under the same seq is a new read');
+});
+
 test('mqtt-ingress - redelivery index is rebuilt from the newest journal events', async () => {
   const tmp = tempDir();
   const store = Store.open(tmp.dir);
