@@ -23,6 +23,9 @@ import type { StationContext } from './stations.js';
 import { DV_CODE_IS_KEY, DV_PARSED, decodeDupVerdict, dupVerdictSize, encodeDupVerdict, type DupVerdict } from './dup-verdict.js';
 import { ssccOf } from './parse/sscc.js';
 
+/** The longest code a read may carry (GS1 DataMatrix holds at most 3,116 digits; a Digital Link URL is shorter). */
+export const MAX_CODE_CHARS = 4096;
+
 /** What the line sees (DESIGN.md verdict topic). Absent fields are unknown. */
 export interface VerdictMessage {
   seq?: number;
@@ -171,6 +174,14 @@ export class Pipeline {
     this.counters.reads++;
     if (typeof env === 'string') return this.finish(st, { code: '', raw }, nowMs, undefined, { reason: 'MALFORMED', message: env, statusBefore: 0, statusAfter: 0 });
     const code = env.codes === undefined ? trimLineEnd(env.code) : readKey(env);
+    const longest = env.codes === undefined ? code.length : Math.max(...env.codes.map((c) => c.length));
+    if (longest > MAX_CODE_CHARS) {
+      // No GS1 code comes near: refused, and recorded without the bulk (an event of megabytes would not fit a batch).
+      const cut: ReadEnvelope = { ...env, code: env.code.slice(0, 64), raw: env.raw.subarray(0, MAX_CODE_CHARS) };
+      if (cut.codes !== undefined) cut.codes = cut.codes.map((c) => c.slice(0, 64));
+      const message = `a code of ${longest} characters: a GS1 code has at most ${MAX_CODE_CHARS} (the read is recorded cut to its first ${MAX_CODE_CHARS} bytes)`;
+      return this.finish(st, cut, nowMs, undefined, { reason: 'MALFORMED', message, statusBefore: 0, statusAfter: 0 });
+    }
     if (code.length === 0 || code === st.config.noReadToken) {
       return this.finish(st, env, nowMs, undefined, { reason: 'NO_READ', message: 'the scanner reported no read', statusBefore: 0, statusAfter: 0 });
     }

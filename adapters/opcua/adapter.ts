@@ -96,6 +96,7 @@ export class OpcuaAdapter implements ReadSink {
   private accepting = true;
   private inFlight = 0;
   private readonly storeErrorLog = new LogLimit();
+  private readonly unusableLog = new LogLimit();
   private idleWaiters: (() => void)[] = [];
   private held: Held[] = [];
   private waitingForRoom = false;
@@ -153,6 +154,11 @@ export class OpcuaAdapter implements ReadSink {
     const d = r.cfg.decision;
     this.byReader.get(r)!.writer.enqueue(r, echo, out.verdict, d.acceptValue, d.rejectValue);
     if (out.durable !== null) this.track(out.durable);
+  }
+
+  unusable(r: ReaderRuntime, what: string): void {
+    const extra = this.unusableLog.take();
+    if (extra !== null) this.log.warn({ code: 'SG_ERR_OPCUA_NODE', endpoint: r.endpointId, reader: r.cfg.id, unusableTotal: r.stats.unusable, ...extra }, `a value from the PLC was not used: ${what}`);
   }
 
   lost(r: ReaderRuntime, fromSeq: number, count: number): void {

@@ -19,6 +19,8 @@ export interface ReadSink {
   read(r: ReaderRuntime, env: ReadEnvelope, raw: Buffer, echoSeq: number): void;
   /** `count` reads from `fromSeq` on never arrived (a sequence gap). */
   lost(r: ReaderRuntime, fromSeq: number, count: number): void;
+  /** A value the reader cannot use (counted in stats.unusable): what it was, for the log. */
+  unusable(r: ReaderRuntime, what: string): void;
 }
 
 export interface ReaderStats {
@@ -65,6 +67,20 @@ const EVENT_QUEUE_OVERFLOW = 3035;
 /** Event ids remembered per reader to drop an event delivered twice. */
 const EVENT_ID_MEMORY = 4096;
 const EMPTY = Buffer.alloc(0);
+
+/**
+ * A seq, counter or trigger value: a non-negative integer Number (every OPC UA integer type up to 32 bits, and
+ * Double holding one). Anything else (null, a String, an array, Int64 as node-opcua's [high, low]) is not one:
+ * `Number(null)` is 0, which would read as a PLC counting from 0 again.
+ */
+function seqValue(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
+}
+
+/** A value's type as the log shows it. */
+function shownType(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'an array' : Buffer.isBuffer(v) ? 'a ByteString' : typeof v;
+}
 
 /** Severity Good (Part 4 7.39.1), whatever the info bits (an overflow bit is still a good value). */
 function goodSeverity(dv: DataValue): boolean {
@@ -170,8 +186,15 @@ export class ReaderRuntime {
       this.rememberEventId(key);
     }
     let echo: number;
-    const seqField = this.cfg.seqField !== undefined ? fields[EVENT_FIELD.seq]?.value : undefined;
-    if (typeof seqField === 'number' && Number.isInteger(seqField)) {
+    if (this.cfg.seqField !== undefined) {
+      // The PLC numbers its events: one whose seq is missing or not an integer is not numbered by the gateway
+      // instead (its number would collide with the PLC's); it is refused, and the gap shows it as lost.
+      const raw = fields[EVENT_FIELD.seq]?.value;
+      const seqField = seqValue(raw);
+      if (seqField === undefined) {
+        this.refuseValue(`event field ${this.cfg.seqField.name} is ${shownType(raw)} ${String(raw).slice(0, 40)}, not a non-negative integer`);
+        return;
+      }
       if (!this.track(seqField, false)) return;
       echo = seqField;
     } else {
@@ -203,9 +226,9 @@ export class ReaderRuntime {
       return;
     }
     const k = (this.keys ??= this.findKeys(v));
-    const seq = Number(v[k.seq]);
-    if (!Number.isSafeInteger(seq) || seq < 0) {
-      this.stats.unusable++;
+    const seq = seqValue(v[k.seq]);
+    if (seq === undefined) {
+      this.refuseValue(`field ${k.seq} of the read structure is ${shownType(v[k.seq])} ${String(v[k.seq]).slice(0, 40)}, not a non-negative integer (check fields.seq)`);
       return;
     }
     if (!this.track(seq, true)) return;
@@ -224,6 +247,12 @@ export class ReaderRuntime {
     return { seq: find(this.cfg.fields.seq), code: find(this.cfg.fields.code), ts: find(this.cfg.fields.ts) };
   }
 
+  /** A value that cannot be used: counted and logged (rate-limited by the sink). */
+  private refuseValue(what: string): void {
+    this.stats.unusable++;
+    this.sink.unusable(this, what);
+  }
+
   private usable(dv: DataValue): boolean {
     if (!goodSeverity(dv)) {
       this.stats.unusable++;
@@ -237,9 +266,9 @@ export class ReaderRuntime {
   /** Way counter: the counter changed; read it again together with the code, in one request. */
   onCounter(dv: DataValue): void {
     if (!this.usable(dv)) return;
-    const c = Number(dv.value.value);
-    if (!Number.isSafeInteger(c) || c < 0) {
-      this.stats.unusable++;
+    const c = seqValue(dv.value.value);
+    if (c === undefined) {
+      this.refuseValue(`the counter is ${shownType(dv.value.value)} ${String(dv.value.value).slice(0, 40)}, not a non-negative integer`);
       return;
     }
     if (this.seq.last === undefined) {
@@ -272,7 +301,11 @@ export class ReaderRuntime {
         return;
       }
       // A newer count than the notification means the code belongs to it: the earlier read was overwritten (lost).
-      const seq = Number(cv.value.value);
+      const seq = seqValue(cv.value.value);
+      if (seq === undefined) {
+        this.refuseValue(`the counter is ${shownType(cv.value.value)}, not a non-negative integer`);
+        return;
+      }
       if (!this.track(seq, false)) return;
       // LastScanData is BaseDataType in AutoID: a String, a ByteString or a ScanData union.
       const raw = code.value.value as unknown;
@@ -284,9 +317,9 @@ export class ReaderRuntime {
   /** Way scan: a product is at the reader (the trigger counted up); call Scan and decide what it returns. */
   onTrigger(dv: DataValue): void {
     if (!this.usable(dv)) return;
-    const t = Number(dv.value.value);
-    if (!Number.isSafeInteger(t) || t < 0) {
-      this.stats.unusable++;
+    const t = seqValue(dv.value.value);
+    if (t === undefined) {
+      this.refuseValue(`the trigger is ${shownType(dv.value.value)} ${String(dv.value.value).slice(0, 40)}, not a non-negative integer`);
       return;
     }
     if (!this.track(t, true)) return;
