@@ -57,14 +57,30 @@ export function numericVariantType(dataType: NodeId | null | undefined): DataTyp
   return DataType.Int32;
 }
 
-/** value coerced to what a Variant of this type carries. */
+/**
+ * value coerced to what a Variant of this type carries. Integers wrap to the type's range, as a PLC counter of that
+ * type does: a seq echoed into a Byte node after 255 is 0 again (the PLC's own Byte counter is 0 again too),
+ * rather than a value the type cannot hold, which node-opcua refuses for the whole write request.
+ */
 export function numericVariantValue(t: DataType, n: number): number | boolean | bigint | [number, number] {
   switch (t) {
     case DataType.Boolean:
       return n !== 0;
     case DataType.Int64:
     case DataType.UInt64:
-      return [0, n];
+      return [Math.floor(n / 0x1_0000_0000) >>> 0, n >>> 0];
+    case DataType.Byte:
+      return n & 0xff;
+    case DataType.SByte:
+      return ((n & 0xff) << 24) >> 24;
+    case DataType.UInt16:
+      return n & 0xffff;
+    case DataType.Int16:
+      return ((n & 0xffff) << 16) >> 16;
+    case DataType.UInt32:
+      return n >>> 0;
+    case DataType.Int32:
+      return n | 0;
     default:
       return n;
   }

@@ -6,7 +6,7 @@
  * read whose decision does not come in time (DOMAIN "PLCs over OPC UA").
  */
 import type { Logger } from 'pino';
-import { AttributeIds, DataType, type ClientSession, type NodeId, type StatusCode } from 'node-opcua';
+import { AttributeIds, DataType, Variant, VariantArrayType, type ClientSession, type NodeId, type StatusCode } from 'node-opcua';
 import type { LatencyHistogram } from '../../gateway/latency.js';
 import type { VerdictMessage } from '../../gateway/pipeline.js';
 import { numericVariantValue } from './nodes.js';
@@ -123,45 +123,57 @@ export class DecisionWriter {
     const writes: Op[] = [];
     const calls: Op[] = [];
     for (const op of batch) (op.plan.kind === 'method' ? calls : writes).push(op);
-    if (writes.length > 0) {
-      this.inFlight++;
-      const nodesToWrite: { nodeId: NodeId; attributeId: number; value: { value: { dataType: DataType; value: unknown } } }[] = [];
-      const counts: number[] = [];
-      for (const op of writes) {
-        const p = op.plan;
-        if (p.kind === 'structure') {
-          nodesToWrite.push(wv(p.nodeId, DataType.ExtensionObject, p.make(op.seq, op.value, op.reason)));
-          counts.push(1);
-        } else if (p.kind === 'nodes') {
-          // Value and reason first, seq last: when the PLC sees the seq, the rest is there (Part 4 5.10.4
-          // leaves the order inside one request to the server; PLCs apply it in order).
-          nodesToWrite.push(wv(p.value.nodeId, p.value.type, numericVariantValue(p.value.type, op.value)));
-          if (p.reason !== null) nodesToWrite.push(wv(p.reason.nodeId, p.reason.type, numericVariantValue(p.reason.type, op.reason)));
-          nodesToWrite.push(wv(p.seq.nodeId, p.seq.type, numericVariantValue(p.seq.type, op.seq)));
-          counts.push(p.reason !== null ? 3 : 2);
-        }
+    // Each decision's values are made into Variants on their own: one that its node cannot hold is that
+    // decision's write error, never a request node-opcua refuses whole (which would hold back every reader's).
+    const okWrites: Op[] = [];
+    const nodesToWrite: WriteValueLike[] = [];
+    const counts: number[] = [];
+    for (const op of writes) {
+      let entries: WriteValueLike[];
+      try {
+        entries = writeValues(op);
+      } catch (err) {
+        this.unwritable(op, err);
+        continue;
       }
-      s.write(nodesToWrite as Parameters<ClientSession['write']>[0] & unknown[]).then(
-        (results: StatusCode[]) => this.done(writes, counts, results),
-        (err: unknown) => this.failed(writes, err),
-      );
+      okWrites.push(op);
+      nodesToWrite.push(...entries);
+      counts.push(entries.length);
     }
-    if (calls.length > 0) {
+    if (okWrites.length > 0) {
       this.inFlight++;
-      const methodsToCall = calls.map((op) => {
-        const p = op.plan as Extract<DecisionPlan, { kind: 'method' }>;
-        const args = [
-          { dataType: p.types[0], value: numericVariantValue(p.types[0], op.seq) },
-          { dataType: p.types[1], value: numericVariantValue(p.types[1], op.value) },
-        ];
-        if (p.types[2] !== null) args.push({ dataType: p.types[2], value: numericVariantValue(p.types[2], op.reason) });
-        return { objectId: p.objectId, methodId: p.methodId, inputArguments: args };
-      });
-      s.call(methodsToCall).then(
-        (results) => this.done(calls, calls.map(() => 1), results.map((r) => r.statusCode)),
-        (err: unknown) => this.failed(calls, err),
+      s.write(nodesToWrite as Parameters<ClientSession['write']>[0] & unknown[]).then(
+        (results: StatusCode[]) => this.done(okWrites, counts, results),
+        (err: unknown) => this.failed(okWrites, err),
       );
     }
+    const okCalls: Op[] = [];
+    const methodsToCall: { objectId: NodeId; methodId: NodeId; inputArguments: Variant[] }[] = [];
+    for (const op of calls) {
+      const p = op.plan as Extract<DecisionPlan, { kind: 'method' }>;
+      try {
+        const args = [variant(p.types[0], op.seq), variant(p.types[1], op.value)];
+        if (p.types[2] !== null) args.push(variant(p.types[2], op.reason));
+        methodsToCall.push({ objectId: p.objectId, methodId: p.methodId, inputArguments: args });
+        okCalls.push(op);
+      } catch (err) {
+        this.unwritable(op, err);
+      }
+    }
+    if (okCalls.length > 0) {
+      this.inFlight++;
+      s.call(methodsToCall).then(
+        (results) => this.done(okCalls, okCalls.map(() => 1), results.map((r) => r.statusCode)),
+        (err: unknown) => this.failed(okCalls, err),
+      );
+    }
+  }
+
+  /** A decision whose values its nodes cannot hold: counted as that reader's write error, logged, not retried. */
+  private unwritable(op: Op, err: unknown): void {
+    this.stats.errors++;
+    op.reader.stats.decisionWriteErrors++;
+    this.warn(op, `its values do not fit the decision nodes' data types: ${(err as Error).message ?? String(err)}`);
   }
 
   private done(ops: Op[], counts: number[], results: StatusCode[]): void {
@@ -244,6 +256,26 @@ export class DecisionWriter {
   }
 }
 
-function wv(nodeId: NodeId, dataType: DataType, value: unknown) {
-  return { nodeId, attributeId: AttributeIds.Value, value: { value: { dataType, value } } };
+type WriteValueLike = { nodeId: NodeId; attributeId: number; value: { value: Variant } };
+
+/** A scalar Variant of this type (node-opcua takes an Int64's [high, low] for an array unless told it is scalar). */
+function variant(dataType: DataType, n: number): Variant {
+  return new Variant({ dataType, arrayType: VariantArrayType.Scalar, value: numericVariantValue(dataType, n) });
+}
+
+/** The node writes of one decision (plan structure or nodes), built now: a value a node cannot hold throws here. */
+function writeValues(op: Op): WriteValueLike[] {
+  const p = op.plan;
+  if (p.kind === 'structure') return [wv(p.nodeId, new Variant({ dataType: DataType.ExtensionObject, value: p.make(op.seq, op.value, op.reason) }))];
+  if (p.kind !== 'nodes') return [];
+  // Value and reason first, seq last: when the PLC sees the seq, the rest is there (Part 4 5.10.4 leaves the order
+  // inside one request to the server; PLCs apply it in order).
+  const out = [wv(p.value.nodeId, variant(p.value.type, op.value))];
+  if (p.reason !== null) out.push(wv(p.reason.nodeId, variant(p.reason.type, op.reason)));
+  out.push(wv(p.seq.nodeId, variant(p.seq.type, op.seq)));
+  return out;
+}
+
+function wv(nodeId: NodeId, value: Variant): WriteValueLike {
+  return { nodeId, attributeId: AttributeIds.Value, value: { value } };
 }

@@ -5,6 +5,8 @@
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { DataType, Variant, VariantArrayType } from 'node-opcua';
+import { numericVariantValue } from '../../adapters/opcua/nodes.js';
 import { ReaderRuntime, EVENT_FIELD, type ReadSink } from '../../adapters/opcua/reader.js';
 import { loadConfig } from '../../gateway/config/index.js';
 import type { ReadEnvelope } from '../../gateway/read-envelope.js';
@@ -74,6 +76,28 @@ test('opcua reader values - a data structure whose seq is a String is refused an
   assert.is(r.stats.unusable, 1);
   assert.match(unusable[0]!, /^field seq of the read structure is string 2, not a non-negative integer \(check fields.seq\)/);
   assert.equal(reads.length, 0, 'the first value is the baseline');
+});
+
+test('opcua decision values - integers wrap to their node type, Int64 is a scalar: every decision makes a Variant', () => {
+  const cases: [DataType, number, unknown][] = [
+    [DataType.Byte, 256, 0],
+    [DataType.Byte, 300, 44],
+    [DataType.SByte, 200, -56],
+    [DataType.UInt16, 65_537, 1],
+    [DataType.Int16, 40_000, -25_536],
+    [DataType.UInt32, 2 ** 32 + 5, 5],
+    [DataType.Int32, 2 ** 31, -(2 ** 31)],
+    [DataType.Int64, 2 ** 33 + 7, [2, 7]],
+    [DataType.UInt64, 12, [0, 12]],
+    [DataType.Boolean, 2, true],
+  ];
+  for (const [t, n, want] of cases) {
+    const v = numericVariantValue(t, n);
+    assert.equal(v, want, `${DataType[t]} ${n}`);
+    // What the writer builds for each node: node-opcua refused these before (a whole request with them).
+    const built = new Variant({ dataType: t, arrayType: VariantArrayType.Scalar, value: v });
+    assert.is(built.arrayType, VariantArrayType.Scalar);
+  }
 });
 
 test.run();
