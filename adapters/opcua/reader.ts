@@ -10,7 +10,7 @@ import type { OpcuaReaderConfig } from '../../gateway/config/opcua-schema.js';
 import type { ReadEnvelope } from '../../gateway/read-envelope.js';
 import type { StationContext } from '../../gateway/stations.js';
 import { scanDataCode, scanResultCodes, stripIso15434, withSymbology } from './scan-data.js';
-import { SeqTracker, next } from './seq.js';
+import { readPrint, SeqTracker, next } from './seq.js';
 import type { DecisionPlan } from './writer.js';
 
 /** Where readers put what they read. */
@@ -135,8 +135,9 @@ export class ReaderRuntime {
   }
 
   /** Seq tracking: account for a step and report lost reads. */
-  private track(seq: number, baselineIfFirst: boolean): boolean {
-    const step = this.seq.step(seq, baselineIfFirst);
+  /** `codes`: what the read carries, when known before it is tracked (a seq seen again with other codes is new). */
+  private track(seq: number, baselineIfFirst: boolean, codes?: readonly string[]): boolean {
+    const step = this.seq.step(seq, baselineIfFirst, codes === undefined ? undefined : readPrint(codes));
     const s = this.stats;
     s.lastSeq = this.seq.last ?? null;
     s.replayed = this.seq.replayed;
@@ -195,7 +196,7 @@ export class ReaderRuntime {
         this.refuseValue(`event field ${this.cfg.seqField.name} is ${shownType(raw)} ${String(raw).slice(0, 40)}, not a non-negative integer`);
         return;
       }
-      if (!this.track(seqField, false)) return;
+      if (!this.track(seqField, false, scanResultCodes(fields[EVENT_FIELD.scanResult]?.value).codes)) return;
       echo = seqField;
     } else {
       this.localSeq = next(this.localSeq);
@@ -231,11 +232,12 @@ export class ReaderRuntime {
       this.refuseValue(`field ${k.seq} of the read structure is ${shownType(v[k.seq])} ${String(v[k.seq]).slice(0, 40)}, not a non-negative integer (check fields.seq)`);
       return;
     }
-    if (!this.track(seq, true)) return;
     const code = v[k.code];
     const ts = v[k.ts];
     const c = typeof code === 'string' ? code : Buffer.isBuffer(code) ? code.toString('latin1') : '';
-    this.emit(c === '' ? [] : [c], seq, ts instanceof Date && ts.getTime() > 0 ? ts.getTime() : undefined);
+    const codes = c === '' ? [] : [c];
+    if (!this.track(seq, true, codes)) return;
+    this.emit(codes, seq, ts instanceof Date && ts.getTime() > 0 ? ts.getTime() : undefined);
   }
 
   private findKeys(v: Record<string, unknown>): { seq: string; code: string; ts: string } {
@@ -306,11 +308,12 @@ export class ReaderRuntime {
         this.refuseValue(`the counter is ${shownType(cv.value.value)}, not a non-negative integer`);
         return;
       }
-      if (!this.track(seq, false)) return;
       // LastScanData is BaseDataType in AutoID: a String, a ByteString or a ScanData union.
       const raw = code.value.value as unknown;
       const s = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('latin1') : (scanDataCode(raw) ?? '');
-      this.emit(s === '' ? [] : [s], seq, code.sourceTimestamp?.getTime() ?? undefined);
+      const codes = s === '' ? [] : [s];
+      if (!this.track(seq, false, codes)) return;
+      this.emit(codes, seq, code.sourceTimestamp?.getTime() ?? undefined);
     });
   }
 

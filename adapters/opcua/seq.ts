@@ -4,8 +4,19 @@
  * and resets (the PLC counting from the start again after a restart or a program download).
  *
  * The convention a PLC follows (README "PLCs over OPC UA"): reads count 1, 2, 3 ... as UInt32, wrapping from
- * 4294967295 to 1; 0 means "no read yet". No I/O here.
+ * 4294967295 to 1; 0 means "no read yet". A step back within the replay window is a replay, unless the caller
+ * gives the read's codes (a hash) and that seq carried other codes before: then the PLC counts again. No I/O here.
  */
+
+/** A hash of a read's codes for SeqTracker.step (FNV-1a over the latin1 characters). */
+export function readPrint(codes: readonly string[]): number {
+  let h = 0x811c9dc5;
+  for (const c of codes) {
+    for (let i = 0; i < c.length; i++) h = Math.imul(h ^ c.charCodeAt(i), 0x01000193);
+    h = Math.imul(h ^ 0x1e, 0x01000193);
+  }
+  return h >>> 0;
+}
 
 export const SEQ_MAX = 4294967295;
 const HALF = 2147483648;
@@ -32,6 +43,11 @@ export class SeqTracker {
   /** Set when the PLC's server restarted: the next step backwards is a reset, however small. */
   private serverRestarted = false;
   private readonly replayWindow: number;
+  /**
+   * What the reads of the last replayWindow seqs carried (a hash of their codes), when the caller knows it: a seq
+   * seen again with other codes is not a replay but a PLC counting again (from 1, without passing 0 or a restart).
+   */
+  private readonly prints = new Map<number, number>();
 
   /** replayWindow: how far back a seq may be and still be a replay rather than a reset. */
   constructor(replayWindow: number) {
@@ -46,7 +62,27 @@ export class SeqTracker {
    * The next seq from the PLC. `baselineIfFirst`: the very first value is the PLC's current state (the initial
    * value of a data item), a read that happened before the gateway was there: remember it, do not decide it.
    */
-  step(seq: number, baselineIfFirst: boolean): SeqStep {
+  step(seq: number, baselineIfFirst: boolean, print?: number): SeqStep {
+    const s = this.classify(seq, baselineIfFirst, print);
+    if (print !== undefined && seq !== 0 && s.kind !== 'replay') this.remember(seq, print);
+    return s;
+  }
+
+  private remember(seq: number, print: number): void {
+    const m = this.prints;
+    m.delete(seq); // (re-inserted at the end: the map's order is the order of arrival)
+    m.set(seq, print);
+    if (m.size > this.replayWindow) m.delete(m.keys().next().value!);
+  }
+
+  /** A seq seen before with other codes: the PLC counts again, these are new reads. */
+  private isNewRead(seq: number, print: number | undefined): boolean {
+    if (print === undefined) return false;
+    const known = this.prints.get(seq);
+    return known !== undefined && known !== print;
+  }
+
+  private classify(seq: number, baselineIfFirst: boolean, print: number | undefined): SeqStep {
     const last = this.last;
     if (last === undefined) {
       this.last = seq;
@@ -61,6 +97,11 @@ export class SeqTracker {
     }
     const d = (seq - last) >>> 0;
     if (d === 0) {
+      if (this.isNewRead(seq, print)) {
+        // The same number as the last read but other codes: counted from the start again up to it.
+        this.resets++;
+        return step('reset', true);
+      }
       this.replayed++;
       return step('replay', false);
     }
@@ -75,7 +116,7 @@ export class SeqTracker {
       return { kind: 'gap', decide: true, lost, lostFrom: next(last) };
     }
     const back = (last - seq) >>> 0;
-    if (!this.serverRestarted && back <= this.replayWindow) {
+    if (!this.serverRestarted && back <= this.replayWindow && !this.isNewRead(seq, print)) {
       this.replayed++;
       return step('replay', false);
     }

@@ -1,5 +1,5 @@
 /** OPC UA adapter, pure parts: read sequence numbers (gaps, replays, resets, wrap) and AutoID scan results. */
-import { SeqTracker, SEQ_MAX } from '../../adapters/opcua/seq.js';
+import { readPrint, SeqTracker, SEQ_MAX } from '../../adapters/opcua/seq.js';
 import { decodeScanResultBody, scanResultCodes, stripIso15434, withSymbology } from '../../adapters/opcua/scan-data.js';
 import { assert, suite } from '../helpers/uvu.js';
 
@@ -115,6 +115,25 @@ test('opcua scan data - codes of decoded and opaque results, unreadable ones cou
   const epc = { scanData: { switchField: 3, epc: {} } };
   assert.equal(scanResultCodes([decoded, bytes, opaque, epc]), { codes: ['A', 'B', 'C'], tsMs: 1000, unreadable: 1 });
   assert.equal(scanResultCodes(null), { codes: [], tsMs: undefined, unreadable: 0 });
+});
+
+test('opcua seq - a seq seen again with other codes is the PLC counting again, not a replay; with the same codes a replay', () => {
+  const t = new SeqTracker(1000);
+  const p = (code: string) => readPrint([code]);
+  t.step(0, true); // no read yet
+  for (let i = 1; i <= 15; i++) assert.is(t.step(i, false, p(`A${i}`)).decide, true);
+  // Replays (a recreated monitored item, a republished notification): the same seq with the same codes.
+  assert.equal(t.step(15, false, p('A15')), { kind: 'replay', decide: false, lost: 0, lostFrom: 0 });
+  assert.equal(t.step(14, false, p('A14')), { kind: 'replay', decide: false, lost: 0, lostFrom: 0 });
+  // The PLC counts from 1 again (a program download, no 0 in between, no server restart): new reads.
+  assert.equal(t.step(1, false, p('B1')), { kind: 'reset', decide: true, lost: 0, lostFrom: 1 });
+  assert.equal(t.step(2, false, p('B2')), { kind: 'next', decide: true, lost: 0, lostFrom: 0 });
+  assert.is(t.step(2, false, p('B2')).kind, 'replay', 'and its own replays are replays again');
+  // Without codes (the scan way's trigger) a step back stays a replay, as before.
+  assert.is(t.step(1, false).kind, 'replay');
+  // The same number as the last read with other codes: counted again up to it.
+  assert.equal(t.step(2, false, p('C2')), { kind: 'reset', decide: true, lost: 0, lostFrom: 0 });
+  assert.is(t.resets, 2);
 });
 
 test.run();
