@@ -17,6 +17,7 @@ import {
   Variant,
   resolveNodeId,
   type ClientSession,
+  type DataValue,
 } from 'node-opcua';
 import type { OpcuaReaderConfig } from '../../gateway/config/opcua-schema.js';
 import { GatewayError } from '../../gateway/errors.js';
@@ -70,13 +71,31 @@ export async function bindReader(session: ClientSession, ns: readonly string[], 
   return b;
 }
 
+/**
+ * A decision node the PLC does not let this user write (UserAccessLevel without CurrentWrite, Part 3 8.57) is a
+ * configuration error found at bind time, not a write that fails half (the value landing, the seq not) at every
+ * read. A server that does not answer the attribute is not held to it.
+ */
+function notWritable(ual: DataValue | undefined, what: string): void {
+  const level = ual?.value.value;
+  if (ual === undefined || (ual.statusCode.value & 0xc0000000) !== 0 || typeof level !== 'number') return;
+  if ((level & 0x02) !== 0) return;
+  throw new GatewayError('SG_ERR_OPCUA_NODE', `${what} is not writable for the gateway's user (its UserAccessLevel has no CurrentWrite)`, {
+    hint: "give the gateway's OPC UA user write access to it on the PLC, or name the PLC's writable decision node",
+  });
+}
+
 async function decisionPlan(session: ClientSession, c: OpcuaReaderConfig, id: (t: string | undefined, key: string) => NodeId | undefined): Promise<DecisionPlan | null> {
   const d = c.decision;
   const at = `reader ${c.id} decision`;
   if (d.mode === 'none') return null;
   if (d.mode === 'structure') {
     const nodeId = id(d.node, 'decision.node')!;
-    const [dt] = await session.read([{ nodeId, attributeId: AttributeIds.DataType }]);
+    const [dt, ual] = await session.read([
+      { nodeId, attributeId: AttributeIds.DataType },
+      { nodeId, attributeId: AttributeIds.UserAccessLevel },
+    ]);
+    notWritable(ual, `${at}: node ${d.node}`);
     const dataType = dt?.value.value;
     if (dt === undefined || (dt.statusCode.value & 0xc0000000) !== 0 || !(dataType instanceof NodeId)) {
       throw new GatewayError('SG_ERR_OPCUA_NODE', `${at}: node ${d.node} is not usable (${dt?.statusCode.toString() ?? 'no answer'})`);
@@ -106,7 +125,11 @@ async function decisionPlan(session: ClientSession, c: OpcuaReaderConfig, id: (t
     const target = async (text: string | undefined, key: string): Promise<Target | null> => {
       const nodeId = id(text, key);
       if (nodeId === undefined) return null;
-      const [dt] = await session.read([{ nodeId, attributeId: AttributeIds.DataType }]);
+      const [dt, ual] = await session.read([
+        { nodeId, attributeId: AttributeIds.DataType },
+        { nodeId, attributeId: AttributeIds.UserAccessLevel },
+      ]);
+      notWritable(ual, `${at}: ${key} ${text}`);
       const type = numericVariantType(dt?.value.value as NodeId | undefined);
       if (dt === undefined || (dt.statusCode.value & 0xc0000000) !== 0 || type === null) {
         throw new GatewayError('SG_ERR_OPCUA_NODE', `${at}: ${key} ${text} is not a writable number (${dt?.statusCode.toString() ?? 'no answer'})`);

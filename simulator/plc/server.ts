@@ -278,7 +278,8 @@ export class VirtualPlc {
     scanRead.setValueFromSource({ dataType: DataType.ExtensionObject, value: this.readStruct(t, last) });
     const lastScanData = device.getComponentByName('LastScanData', t.nsAutoId) as UAVariable | null;
     lastScanData?.setValueFromSource({ dataType: DataType.String, value: last?.code ?? '' });
-    const scanCount = ns.addVariable({ componentOf: device, browseName: qn('ScanCount'), nodeId: id('ScanCount'), dataType: 'UInt32', minimumSamplingInterval: 0 });
+    // The PLC's own counter: clients read it, only the PLC writes it.
+    const scanCount = ns.addVariable({ componentOf: device, browseName: qn('ScanCount'), nodeId: id('ScanCount'), dataType: 'UInt32', accessLevel: 'CurrentRead', userAccessLevel: 'CurrentRead', minimumSamplingInterval: 0 });
     scanCount.setValueFromSource({ dataType: DataType.UInt32, value: last?.seq ?? 0 });
     const trigger = ns.addVariable({ componentOf: device, browseName: qn('Trigger'), nodeId: id('Trigger'), dataType: 'UInt32', minimumSamplingInterval: 0 });
     trigger.setValueFromSource({ dataType: DataType.UInt32, value: last?.seq ?? 0 });

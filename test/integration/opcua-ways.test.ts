@@ -42,6 +42,8 @@ test.before(async () => {
       readerConfig(plc, 'R4', 'scan', 'structure'),
       readerConfig(plc, 'R5', 'data', 'structure', 'pack'),
       { ...readerConfig(plc, 'R5', 'data', 'none'), id: 'R6', dataNode: plc.nodeId('NOPE', 'ScanRead') },
+      // Its decision seq node is one the PLC only lets the gateway read (ScanCount).
+      { ...readerConfig(plc, 'R5', 'data', 'nodes'), id: 'R7', decision: { ...readerConfig(plc, 'R5', 'data', 'nodes').decision, seqNode: plc.nodeId('R5', 'ScanCount') } },
     ],
   });
   await waitUntil(() => gw.opcua!.status().endpoints[0]!.state === 'connected', 20_000, 'the PLC session');
@@ -201,6 +203,10 @@ test('opcua ways - a reader whose node does not exist stays idle with SG_ERR_OPC
   const r6 = status('R6');
   assert.is(r6.error?.code, 'SG_ERR_OPCUA_NODE');
   assert.match(r6.error!.message, /NOPE/);
+  // A decision node the PLC does not let the gateway write is found at bind time, not at every write.
+  const r7 = status('R7');
+  assert.is(r7.error?.code, 'SG_ERR_OPCUA_NODE');
+  assert.match(r7.error!.message, /decision.seqNode .*ScanCount is not writable for the gateway's user/);
   assert.is(gw.opcua!.status().endpoints[0]!.state, 'connected');
 });
 
