@@ -174,7 +174,8 @@ export class Pipeline {
     this.counters.reads++;
     if (typeof env === 'string') return this.finish(st, { code: '', raw }, nowMs, undefined, { reason: 'MALFORMED', message: env, statusBefore: 0, statusAfter: 0 });
     const code = env.codes === undefined ? trimLineEnd(env.code) : readKey(env);
-    const longest = env.codes === undefined ? code.length : Math.max(...env.codes.map((c) => c.length));
+    let longest = env.codes === undefined ? code.length : 0;
+    if (env.codes !== undefined) for (const c of env.codes) if (c.length > longest) longest = c.length;
     if (longest > MAX_CODE_CHARS) {
       // No GS1 code comes near: refused, and recorded without the bulk (an event of megabytes would not fit a batch).
       const cut: ReadEnvelope = { ...env, code: env.code.slice(0, 64), raw: env.raw.subarray(0, MAX_CODE_CHARS) };

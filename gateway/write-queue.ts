@@ -103,11 +103,10 @@ export class WriteQueue {
       this.coalesced++;
       return this.group!.promise;
     }
-    const p = this.push(PUT, db, key, value); // (drops the database's map: put back below, this write is one of them)
+    const p = this.push(PUT, db, key, value, true);
     if (this.closed) return p;
-    const m = byKey ?? new Map<string, number>();
-    m.set(id, this.n - 1);
-    (this.lastPuts ??= new Map()).set(db, m);
+    if (byKey !== undefined) byKey.set(id, this.n - 1);
+    else (this.lastPuts ??= new Map()).set(db, new Map([[id, this.n - 1]]));
     return p;
   }
 
@@ -133,10 +132,11 @@ export class WriteQueue {
     this.hooks.push(hook);
   }
 
-  private push(kind: number, db: AnyDb, key: unknown, value: unknown): Promise<boolean> {
+  /** `coalescable`: a putLast() write (it keeps the database's putLast() keys; any other write drops them). */
+  private push(kind: number, db: AnyDb, key: unknown, value: unknown, coalescable = false): Promise<boolean> {
     if (this.closed) return CLOSED;
     // Another write to a database with putLast() keys: those keys may be among its own, so none is replaced later.
-    if (this.lastPuts !== null) this.lastPuts.delete(db);
+    if (!coalescable && this.lastPuts !== null) this.lastPuts.delete(db);
     const i = this.n++;
     this.kinds[i] = kind;
     this.dbs[i] = db;

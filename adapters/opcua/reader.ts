@@ -77,9 +77,12 @@ function seqValue(v: unknown): number | undefined {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
 }
 
-/** A value's type as the log shows it. */
-function shownType(v: unknown): string {
-  return v === null ? 'null' : Array.isArray(v) ? 'an array' : Buffer.isBuffer(v) ? 'a ByteString' : typeof v;
+/** A value as the log shows it: its type, and the value itself when it is short text or a number. */
+function shown(v: unknown): string {
+  if (v === null || v === undefined) return String(v);
+  if (Array.isArray(v)) return 'an array';
+  if (Buffer.isBuffer(v)) return 'a ByteString';
+  return `${typeof v} ${JSON.stringify(String(v).slice(0, 40))}`;
 }
 
 /** Severity Good (Part 4 7.39.1), whatever the info bits (an overflow bit is still a good value). */
@@ -186,6 +189,7 @@ export class ReaderRuntime {
       }
       this.rememberEventId(key);
     }
+    const scan = scanResultCodes(fields[EVENT_FIELD.scanResult]?.value);
     let echo: number;
     if (this.cfg.seqField !== undefined) {
       // The PLC numbers its events: one whose seq is missing or not an integer is not numbered by the gateway
@@ -193,16 +197,15 @@ export class ReaderRuntime {
       const raw = fields[EVENT_FIELD.seq]?.value;
       const seqField = seqValue(raw);
       if (seqField === undefined) {
-        this.refuseValue(`event field ${this.cfg.seqField.name} is ${shownType(raw)} ${String(raw).slice(0, 40)}, not a non-negative integer`);
+        this.refuseValue(`event field ${this.cfg.seqField.name} is ${shown(raw)}, not a non-negative integer`);
         return;
       }
-      if (!this.track(seqField, false, scanResultCodes(fields[EVENT_FIELD.scanResult]?.value).codes)) return;
+      if (!this.track(seqField, false, scan.codes)) return;
       echo = seqField;
     } else {
       this.localSeq = next(this.localSeq);
       echo = this.localSeq;
     }
-    const scan = scanResultCodes(fields[EVENT_FIELD.scanResult]?.value);
     if (scan.unreadable > 0 && scan.codes.length === 0) this.stats.unusable++;
     const time = fields[EVENT_FIELD.time]?.value;
     this.emit(scan.codes, echo, scan.tsMs ?? (time instanceof Date ? time.getTime() : undefined));
@@ -229,7 +232,7 @@ export class ReaderRuntime {
     const k = (this.keys ??= this.findKeys(v));
     const seq = seqValue(v[k.seq]);
     if (seq === undefined) {
-      this.refuseValue(`field ${k.seq} of the read structure is ${shownType(v[k.seq])} ${String(v[k.seq]).slice(0, 40)}, not a non-negative integer (check fields.seq)`);
+      this.refuseValue(`field ${k.seq} of the read structure is ${shown(v[k.seq])}, not a non-negative integer (check fields.seq)`);
       return;
     }
     const code = v[k.code];
@@ -270,7 +273,7 @@ export class ReaderRuntime {
     if (!this.usable(dv)) return;
     const c = seqValue(dv.value.value);
     if (c === undefined) {
-      this.refuseValue(`the counter is ${shownType(dv.value.value)} ${String(dv.value.value).slice(0, 40)}, not a non-negative integer`);
+      this.refuseValue(`the counter is ${shown(dv.value.value)}, not a non-negative integer`);
       return;
     }
     if (this.seq.last === undefined) {
@@ -305,7 +308,7 @@ export class ReaderRuntime {
       // A newer count than the notification means the code belongs to it: the earlier read was overwritten (lost).
       const seq = seqValue(cv.value.value);
       if (seq === undefined) {
-        this.refuseValue(`the counter is ${shownType(cv.value.value)}, not a non-negative integer`);
+        this.refuseValue(`the counter is ${shown(cv.value.value)}, not a non-negative integer`);
         return;
       }
       // LastScanData is BaseDataType in AutoID: a String, a ByteString or a ScanData union.
@@ -322,7 +325,7 @@ export class ReaderRuntime {
     if (!this.usable(dv)) return;
     const t = seqValue(dv.value.value);
     if (t === undefined) {
-      this.refuseValue(`the trigger is ${shownType(dv.value.value)} ${String(dv.value.value).slice(0, 40)}, not a non-negative integer`);
+      this.refuseValue(`the trigger is ${shown(dv.value.value)}, not a non-negative integer`);
       return;
     }
     if (!this.track(t, true)) return;

@@ -46,8 +46,8 @@ test('opcua reader values - a counter that is null or a String is refused, not a
   r.onCounter(dv(null));
   r.onCounter(dv('4'));
   assert.is(r.stats.unusable, 2);
-  assert.match(unusable[0]!, /^the counter is null null, not a non-negative integer/);
-  assert.match(unusable[1]!, /^the counter is string 4,/);
+  assert.match(unusable[0]!, /^the counter is null, not a non-negative integer/);
+  assert.match(unusable[1]!, /^the counter is string "4",/);
   assert.is(r.seq.last, 3, 'the count stays where the PLC left it');
   assert.equal(lost, [], 'nothing taken for a reset or a gap');
 });
@@ -66,7 +66,7 @@ test('opcua reader values - an event whose seq is missing or a String is refused
   r.onEvent(ev(null, 'C'));
   assert.equal(reads.map((x) => x.echo), [1], 'only the numbered event read');
   assert.is(r.stats.unusable, 2);
-  assert.match(unusable[0]!, /^event field Seq is string 2, not a non-negative integer/);
+  assert.match(unusable[0]!, /^event field Seq is string "2", not a non-negative integer/);
 });
 
 test('opcua reader values - a data structure whose seq is a String is refused and says which field', () => {
@@ -74,7 +74,7 @@ test('opcua reader values - a data structure whose seq is a String is refused an
   r.onData(dv({ seq: 1, code: 'A' }));
   r.onData(dv({ seq: '2', code: 'B' }));
   assert.is(r.stats.unusable, 1);
-  assert.match(unusable[0]!, /^field seq of the read structure is string 2, not a non-negative integer \(check fields.seq\)/);
+  assert.match(unusable[0]!, /^field seq of the read structure is string "2", not a non-negative integer \(check fields.seq\)/);
   assert.equal(reads.length, 0, 'the first value is the baseline');
 });
 
