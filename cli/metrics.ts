@@ -132,7 +132,7 @@ function addUplinkMetrics(registry: Registry, uplink: Uplink, outbox: Outbox): v
       [`scangate_${which}_messages_redelivered_total`, `${which} messages delivered again and skipped (applied before)`, (s) => s.redelivered],
       [`scangate_${which}_messages_bad_total`, `${which} messages that could not be decoded (skipped, SG_ERR_STATUS_SYNC)`, (s) => s.bad],
       [`scangate_${which}_records_kept_local_total`, `${which} updates not applied because the local change is newer`, (s) => s.effects.keptLocal],
-      [`scangate_${which}_records_invalid_total`, `${which} updates refused as not valid (SG_ERR_STATUS_SYNC; nothing of them written)`, (s) => s.effects.invalid],
+      [`scangate_${which}_records_invalid_total`, `${which} updates refused as not valid (SG_ERR_STATUS_SYNC; nothing of them written but the hold/recall flags of a valid key)`, (s) => s.effects.invalid],
       [`scangate_${which}_conflicts_total`, `${which} transitions this gateway also made itself (double decisions)`, (s) => s.effects.conflicts],
     ];
     for (const [name, help, get] of c) {

@@ -70,6 +70,14 @@ export function statusName(code: number): StatusName | undefined {
   return STATUS_BY_CODE[code];
 }
 
+/**
+ * Whether `code` is a status this gateway knows, other than UNKNOWN: a code from central or a peer that is not
+ * (STATUS_UNKNOWN, or a newer central's value) carries no status.
+ */
+export function isKnownStatus(code: number): code is Exclude<StatusCode, 0> {
+  return code !== STATUSES.UNKNOWN && STATUS_BY_CODE[code] !== undefined;
+}
+
 /** Station operations; numbers match the protobuf `Operation` enum. */
 export const OPERATIONS = {
   commission: 1,

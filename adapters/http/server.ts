@@ -5,7 +5,7 @@
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { gs1CheckDigit, isValidGs1Key } from '../../gateway/parse/index.js';
+import { checkDigitProblem } from '../../gateway/parse/index.js';
 import { listen } from '../net.js';
 
 export interface HttpDeps {
@@ -53,7 +53,8 @@ export class HttpServer {
     if (m) {
       const [gtin, serial] = [m[1]!, decodeOrNull(m[2]!)];
       if (!/^\d{14}$/.test(gtin)) return send(res, 400, { error: `GTIN "${gtin.slice(0, 40)}" must be 14 digits: /api/serials/{gtin}/{serial}` });
-      if (!isValidGs1Key(gtin)) return send(res, 400, { error: `GTIN ${gtin} has check digit ${gtin[13]}, expected ${gs1CheckDigit(gtin.slice(0, 13))}` });
+      const problem = checkDigitProblem('GTIN', gtin);
+      if (problem !== null) return send(res, 400, { error: problem });
       if (serial === null) return send(res, 400, { error: 'the serial is not valid percent-encoding (UTF-8): encode it with encodeURIComponent' });
       if (serial.length < 1 || serial.length > 20) return send(res, 400, { error: `serial must be 1-20 characters (got ${serial.length})` });
       const rec = this.deps.lookup(gtin, serial);

@@ -3,7 +3,7 @@
  * or a message saying what is wrong, for a listing with line numbers.
  */
 import { CS_X, IN_SET } from '../parse/charset.js';
-import { isValidGs1Key, gs1CheckDigit } from '../parse/index.js';
+import { checkDigitProblem } from '../parse/index.js';
 import { STATUSES, type StatusCode, type StatusName } from '../reasons.js';
 
 export interface SerialRow {
@@ -89,15 +89,15 @@ export function checkDate(iso: string): boolean {
 export function checkGtin(gtin: unknown): string | null {
   if (typeof gtin === 'string' && goodKeys.has(gtin)) return null;
   if (typeof gtin !== 'string' || !/^\d{14}$/.test(gtin)) return `gtin "${String(gtin)}" must be 14 digits`;
-  if (!isValidGs1Key(gtin)) return `gtin ${gtin} has check digit ${gtin[13]}, expected ${gs1CheckDigit(gtin.slice(0, 13))}`;
+  const problem = checkDigitProblem('gtin', gtin);
+  if (problem !== null) return problem;
   if (goodKeys.size < 100_000) goodKeys.add(gtin);
   return null;
 }
 
 export function checkSscc(sscc: unknown, what: string): string | null {
   if (typeof sscc !== 'string' || !/^\d{18}$/.test(sscc)) return `${what} "${String(sscc)}" must be an SSCC of 18 digits`;
-  if (!isValidGs1Key(sscc)) return `${what} ${sscc} has check digit ${sscc[17]}, expected ${gs1CheckDigit(sscc.slice(0, 17))}`;
-  return null;
+  return checkDigitProblem(what, sscc);
 }
 
 /** Status names as files write them (upper case) -> code; UNKNOWN is not importable. */

@@ -44,6 +44,15 @@ export function isValidGs1Key(key: string): boolean {
   return mod10(key, 0, key.length - 1) === key.charCodeAt(key.length - 1) - 48;
 }
 
+/**
+ * What is wrong with the check digit of `key` (all digits, its length checked by the caller), named `label` in the
+ * message: e.g. "GTIN 09520123456789 has check digit 9, expected 8". Null when it is right.
+ */
+export function checkDigitProblem(label: string, key: string): string | null {
+  if (isValidGs1Key(key)) return null;
+  return `${label} ${key} has check digit ${key[key.length - 1]}, expected ${gs1CheckDigit(key.slice(0, -1))}`;
+}
+
 // GenSpecs 7.9.5: weights are the primes 2, 3, 5... applied from the rightmost body character.
 const PRIMES = [2, 3, 5, 7, 11, 13, 17, 19, 23, 29, 31, 37, 41, 43, 47, 53, 59, 61, 67, 71, 73, 79, 83, 89, 97, 101, 103, 107, 109, 113];
 

@@ -19,7 +19,7 @@ import { parseHuman } from './human.js';
 import { finish } from './result.js';
 
 export type { Dd00Policy, ParseFailure, ParseOptions, ParseResult, ParsedRead } from './context.js';
-export { gs1CheckDigit, isValidGs1Key } from './check.js';
+export { checkDigitProblem, gs1CheckDigit, isValidGs1Key } from './check.js';
 export { AI_ENTRIES, lookupAi, type AiEntry } from './ai-table.js';
 export { GS1_SYMBOLOGIES, DL_SYMBOLOGIES } from './envelope.js';
 

@@ -4,7 +4,7 @@
  * given right.
  */
 import type { ReasonName } from '../reasons.js';
-import { gs1CheckDigit, isValidGs1Key } from './check.js';
+import { checkDigitProblem } from './check.js';
 import type { ParseResult } from './context.js';
 
 export interface SsccProblem {
@@ -17,7 +17,8 @@ const HOW = 'give its 18 digits or a read of it (AI 00)';
 export function ssccOf(v: string, parse: (code: string) => ParseResult): string | SsccProblem {
   const shown = v.length > 40 ? `${v.slice(0, 40)}...` : v;
   if (/^\d{18}$/.test(v)) {
-    return isValidGs1Key(v) ? v : { reason: 'BAD_CHECK_DIGIT', message: `SSCC ${v} has check digit ${v[17]}, expected ${gs1CheckDigit(v.slice(0, 17))}` };
+    const problem = checkDigitProblem('SSCC', v);
+    return problem === null ? v : { reason: 'BAD_CHECK_DIGIT', message: problem };
   }
   if (/^\d{1,17}$/.test(v)) return { reason: 'MALFORMED', message: `${shown} is not an SSCC: an SSCC has 18 digits (${HOW})` };
   const p = parse(v);

@@ -7,12 +7,12 @@
 import type { Cache } from '../cache/cache.js';
 import { containerChildId, type ContainerRecord } from '../cache/container.js';
 import { FLAG_ON_HOLD, FLAG_RECALLED, isoToDays } from '../cache/record.js';
-import { STATUSES, type StatusCode } from '../reasons.js';
+import { STATUSES, isKnownStatus, type StatusCode } from '../reasons.js';
 import type { Store } from '../store.js';
 import type { DecodedEventBatch, DecodedStatusUpdateBatch } from '../../protocol/index.js';
 import { mergeCentral, mergePeer, type CentralSerial } from './merge.js';
 import { checkSscc } from '../import/rows.js';
-import { MAX_CLOCK_AHEAD_MS, isSerialUpdate, lotUpdateProblem, normalExpiry, updateFieldsProblem, updateKeyProblem } from './validate.js';
+import { MAX_CLOCK_AHEAD_MS, isSerialUpdate, lotUpdateProblem, normalExpiry, peerEventProblem, updateFieldsProblem, updateKeyProblem } from './validate.js';
 
 /** meta keys of the last applied stream sequences. */
 export const META_STATUS_SEQ = 'sync.statusSeq';
@@ -34,7 +34,7 @@ export interface ApplyCounts {
   containers: number;
   /** Entries that name nothing this gateway keeps (another site, rejects...). */
   ignored: number;
-  /** Entries refused as not valid (validate.ts): nothing of them written. */
+  /** Entries refused as not valid (validate.ts): nothing of them written but, when their key is valid, their hold/recall flags. */
   invalid: number;
 }
 
@@ -107,8 +107,6 @@ interface CentralUpdate extends CentralSerial {
   sscc: string;
 }
 
-const MAX_STATUS = Math.max(...Object.values(STATUSES));
-
 /**
  * Copy of an update as this gateway applies it: a status it does not know (a newer central's) is no status, an
  * expiry with day 00 is the month's last day, an updated_ms more than MAX_CLOCK_AHEAD_MS ahead of this clock is
@@ -125,7 +123,7 @@ function centralUpdate(u: DecodedStatusUpdateBatch['updates'][number], nowMs: nu
     gtin: u.gtin,
     serial: u.serial,
     sscc: u.sscc,
-    status: u.status > 0 && u.status <= MAX_STATUS ? u.status : 0,
+    status: isKnownStatus(u.status) ? u.status : STATUSES.UNKNOWN,
     lot: u.lot,
     expiry: normalExpiry(u.expiry),
     parent: u.parent,
@@ -135,7 +133,7 @@ function centralUpdate(u: DecodedStatusUpdateBatch['updates'][number], nowMs: nu
   };
 }
 
-/** The hold and recall flags of a refused update whose key is valid, on the cached record (central's, always). */
+/** The hold and recall flags of a refused update whose key is valid, on the cached record (central's, always). Counted as invalid, not applied. */
 function flagsOnly(cache: Cache, u: CentralUpdate, r: ApplyResult): void {
   const want = (u.onHold ? FLAG_ON_HOLD : 0) | (u.recalled ? FLAG_RECALLED : 0);
   const mask = FLAG_ON_HOLD | FLAG_RECALLED;
@@ -148,7 +146,6 @@ function flagsOnly(cache: Cache, u: CentralUpdate, r: ApplyResult): void {
     if (cur === undefined || (cur.flags & mask) === want) return;
     void cache.putContainer(u.sscc, { ...cur, flags: (cur.flags & ~mask) | want });
   }
-  r.applied++;
 }
 
 /**
@@ -235,7 +232,7 @@ export function applyPeerBatch(cache: Cache, store: Store, batch: DecodedEventBa
       r.ignored++;
       continue;
     }
-    const bad = (ev.sscc !== '' ? checkSscc(ev.sscc, 'sscc') : null) ?? (ev.parent !== '' ? checkSscc(ev.parent, 'parent') : null);
+    const bad = peerEventProblem(ev);
     if (bad !== null) {
       refuse(r, `event ${i}`, bad);
       continue;
@@ -249,7 +246,7 @@ export function applyPeerBatch(cache: Cache, store: Store, batch: DecodedEventBa
       const cur = cache.getSerial(ev.gtin, ev.serial);
       const m = mergePeer(
         cur,
-        { operation: ev.operation, statusBefore: ev.statusBefore, statusAfter: ev.statusAfter, lot: ev.lot, expiry: ev.expiry, parent: ev.parent, eventTimeMs: ev.eventTimeMs, station },
+        { operation: ev.operation, statusBefore: ev.statusBefore, statusAfter: ev.statusAfter, lot: ev.lot, expiry: normalExpiry(ev.expiry), parent: ev.parent, eventTimeMs: ev.eventTimeMs, station },
         isLocal,
       );
       if (m.next !== undefined) {
@@ -286,7 +283,8 @@ export function applyPeerBatch(cache: Cache, store: Store, batch: DecodedEventBa
       continue;
     }
     for (const ch of ag.children) {
-      if (ch.gtin !== '' && ch.serial !== '') {
+      if (isSerialUpdate(ch)) {
+        if (updateKeyProblem({ ...ch, sscc: '', lot: '', expiry: '', parent: '' }) !== null) continue;
         const cur = cache.getSerial(ch.gtin, ch.serial);
         if (cur === undefined) continue;
         const parent = ag.action === AGGREGATION_ADD ? ag.parentSscc : cur.parent === ag.parentSscc ? '' : cur.parent;

@@ -10,7 +10,7 @@
  * clocks of central, peers and this gateway must agree to within that (NTP).
  */
 import { FLAG_ON_HOLD, FLAG_RECALLED, historyEntries, isoToDays, newRecord, transitioned, type SerialRecord } from '../cache/record.js';
-import { STATUSES, type StatusCode } from '../reasons.js';
+import { STATUSES, isKnownStatus, type StatusCode } from '../reasons.js';
 
 /** Flags central decides (a serial's hold and recall). Other flags (blocked, expiry day unspecified) are local. */
 export const CENTRAL_FLAGS = FLAG_ON_HOLD | FLAG_RECALLED;
@@ -44,8 +44,8 @@ export function mergeCentral(cur: SerialRecord | undefined, u: CentralSerial): M
   const flags = (u.onHold ? FLAG_ON_HOLD : 0) | (u.recalled ? FLAG_RECALLED : 0);
   const updatedS = Math.floor(u.updatedMs / 1000);
   const expiryDays = u.expiry ? isoToDays(u.expiry) : 0;
-  // STATUS_UNKNOWN in an update carries no status: the other fields still count.
-  const status = u.status > 0 && u.status <= STATUSES.SAMPLED ? (u.status as StatusCode) : undefined;
+  // STATUS_UNKNOWN (or a status this gateway does not know) carries no status: the other fields still count.
+  const status = isKnownStatus(u.status) ? u.status : undefined;
   if (cur === undefined) {
     const rec = newRecord(status ?? STATUSES.UNKNOWN, u.lot, '');
     rec.expiryDays = expiryDays;

@@ -7,6 +7,7 @@
  * day (as in AI 17). A refused update whose key is valid still carries its hold and recall flags (apply.ts).
  */
 import { checkDate, checkGtin, checkSscc, inCset82 } from '../import/rows.js';
+import { isKnownStatus } from '../reasons.js';
 
 /** How far ahead of this gateway's clock an update's `updated_ms` is taken as given; beyond, as now. */
 export const MAX_CLOCK_AHEAD_MS = 60 * 60 * 1000;
@@ -58,6 +59,23 @@ export function updateFieldsProblem(u: UpdateFields): string | null {
     if (l !== null) return l;
   }
   return expiryProblem(u.expiry);
+}
+
+/** The fields of a peer's ScanEvent that peer sync writes. */
+export interface PeerEventFields extends UpdateFields {
+  statusBefore: number;
+  statusAfter: number;
+}
+
+/**
+ * What is wrong with a peer's accepted ScanEvent (null: nothing): its key and fields as a central update's, and
+ * statuses this gateway knows (a newer peer's status is not stored as a number no station could decide on).
+ */
+export function peerEventProblem(ev: PeerEventFields): string | null {
+  if (!isKnownStatus(ev.statusAfter)) return `status_after ${ev.statusAfter} is not a status this gateway knows`;
+  if (ev.statusBefore !== 0 && !isKnownStatus(ev.statusBefore)) return `status_before ${ev.statusBefore} is not a status this gateway knows`;
+  if (!isSerialUpdate(ev) && ev.sscc === '') return null; // names nothing this gateway keeps: ignored
+  return updateKeyProblem(ev) ?? updateFieldsProblem(ev);
 }
 
 /** What is wrong with one LotUpdate: its key (gtin, lot), or its expiry (then its flags still apply). */

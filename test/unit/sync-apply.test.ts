@@ -133,6 +133,8 @@ test('sync-apply - status batch: an update that is not valid is refused whole bu
   await withCache(async (cache, store) => {
     const now = Date.now();
     void cache.putSerial(G, 'P', newRecord(STATUSES.RECEIVED, 'L1', '2030-12-31'));
+    const C = '095201234567890139';
+    void cache.putContainer(C, { state: 'CLOSED', status: STATUSES.PACKED, prevStatus: STATUSES.PACKED, capacity: 0, parent: '', children: [], gtin: '', lot: '', station: '', flags: 0 });
     const bad: [IStatusUpdate, RegExp][] = [
       [{ gtin: G, serial: 'P', status: STATUSES.PACKED, parent: 'ABCDEFGHIJKLMNOPQR', updatedMs: now }, /parent "ABCDEFGHIJKLMNOPQR" must be an SSCC of 18 digits/],
       [{ gtin: G, serial: 'P', status: STATUSES.PACKED, parent: '12345', updatedMs: now }, /parent "12345" must be an SSCC/],
@@ -142,6 +144,7 @@ test('sync-apply - status batch: an update that is not valid is refused whole bu
       [{ gtin: '09520123456789', serial: 'P', status: STATUSES.RECEIVED }, /gtin 09520123456789 has check digit 9, expected 8/],
       [{ gtin: G, status: STATUSES.RECEIVED }, /needs both gtin and serial/],
       [{ sscc: '095201234567890122', parent: '095201234567890122' }, /cannot be its own parent/],
+      [{ sscc: C, status: STATUSES.SHIPPED, parent: '12345', onHold: true, updatedMs: now }, /parent "12345" must be an SSCC.*\(its hold\/recall flags applied\)/],
     ];
     const good: IStatusUpdate = { gtin: G, serial: 'Q', status: STATUSES.RECEIVED, lot: 'L1', updatedMs: now };
     const b = statusBatch([...bad.map(([u]) => u), good], [{ gtin: G, lot: 'L'.repeat(21), onHold: true }, { gtin: G, lot: 'L1', expiry: '2031-13-01', recalled: true }]);
@@ -149,14 +152,17 @@ test('sync-apply - status batch: an update that is not valid is refused whole bu
     await r.written;
     assert.is(r.invalid, bad.length + 2);
     assert.is(r.created, 1, 'the valid update of the same message is applied');
+    assert.is(r.applied, 0, 'a refused update counts as refused only, also when its flags applied');
     bad.forEach(([, re], i) => assert.match(r.problems[i]!, new RegExp(`^update ${i}: .*${re.source}`)));
     assert.match(r.problems[bad.length]!, /^lot 0: lot "L{21}" must be at most 20/, 'then the lots');
-    assert.is(r.problems.length, 10);
+    assert.is(r.problems.length, 10, "the first ten problems are kept for the log");
     const p = cache.getSerial(G, 'P')!;
     assert.equal([p.status, p.parent, p.lot, p.expiryDays], [STATUSES.RECEIVED, '', 'L1', isoToDays('2030-12-31')], 'nothing of a refused update written...');
     assert.is(p.flags & FLAG_RECALLED, FLAG_RECALLED, '...but its recall flag');
     assert.is(cache.getSerial('09520123456789', 'P'), undefined);
     assert.is(cache.getContainer('095201234567890122'), undefined);
+    const c = cache.getContainer(C)!;
+    assert.equal([c.status, c.parent, c.flags & FLAG_ON_HOLD], [STATUSES.PACKED, '', FLAG_ON_HOLD], 'a refused container update: only its hold flag');
     assert.equal(cache.getLot(G, 'L1'), { flags: FLAG_RECALLED, expiryDays: 0 }, 'a lot recall with a bad expiry: the recall applies, the expiry does not');
     assert.ok(cache.getSerial(G, 'Q') !== undefined);
     assert.is(appliedSeq(store, META_STATUS_SEQ), 9, 'the message counts as applied');
@@ -197,6 +203,26 @@ test("sync-apply - status batch: what a newer or sloppier central sends is taken
     await peer.written;
     assert.is(peer.invalid, 1);
     assert.match(peer.problems[0]!, /^event 0: parent "NOT-AN-SSCC" must be an SSCC/);
+    // A newer peer's status, a GTIN that is not 14 digits (its key would name another GTIN's serial) and a
+    // serial out of set 82 are refused; an aggregation child that is no valid serial is left out.
+    const G13 = G.slice(1); // G starts with 0: as a number (the key's 6 bytes) the 13 digits name G
+    void cache.putSerial(G, 'W', newRecord(STATUSES.RECEIVED, 'L1', ''));
+    const peer2 = applyPeerBatch(
+      cache,
+      store,
+      peerBatch('gw-2', [{ ...packEvent('X', now), statusAfter: 10 as never }, { ...packEvent('W', now), gtin: G13 }, { ...packEvent('Y', now), serial: 'A B' }, { ...packEvent('Z', now), expiry: '2030-02-00' }]),
+      2,
+      'plant-a',
+      'gw-1',
+    );
+    await peer2.written;
+    assert.equal([peer2.invalid, peer2.created], [3, 1]);
+    assert.match(peer2.problems[0]!, /^event 0: status_after 10 is not a status this gateway knows/);
+    assert.match(peer2.problems[1]!, /^event 1: gtin "\d{13}" must be 14 digits/);
+    assert.match(peer2.problems[2]!, /^event 2: serial "A B" must be 1-20 characters/);
+    assert.equal([cache.getSerial(G, 'X'), cache.getSerial(G, 'Y')], [undefined, undefined]);
+    assert.is(cache.getSerial(G, 'W')!.status, STATUSES.RECEIVED, 'the 13-digit GTIN did not reach the serial its key would name');
+    assert.is(cache.getSerial(G, 'Z')!.expiryDays, isoToDays('2030-02-28'), 'day 00: the month\'s last day');
   });
 });
 
