@@ -185,7 +185,7 @@ export const configSchema = z.strictObject({
     .prefault({}),
   cache: z
     .strictObject({
-      /** LMDB map size, in bytes (the file grows up to this). */
+      /** LMDB map size, in bytes: address space reserved at open; lmdb-js maps more when the file outgrows it. */
       mapSizeBytes: z.number().int().min(16_777_216).default(17_179_869_184),
     })
     .prefault({}),
