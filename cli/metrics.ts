@@ -194,6 +194,12 @@ export function withOpcuaMetrics(registry: Registry, status: () => OpcuaStatus |
     ['scangate_opcua_decisions_written_total', 'Decisions written back to the PLC', (r) => r.decisionsWritten],
     ['scangate_opcua_decision_write_errors_total', 'Decisions the PLC refused', (r) => r.decisionWriteErrors],
     ['scangate_opcua_decisions_expired_total', 'Decisions dropped unwritten (session down longer than decisionMaxAgeMs)', (r) => r.decisionsExpired],
+    ['scangate_opcua_unusable_values_total', 'PLC values that carried no usable read (bad status, not a structure, missing field), logged', (r) => r.unusable],
+    ['scangate_opcua_scan_errors_total', 'Scan calls that failed or timed out (decided NO_READ)', (r) => r.scanErrors],
+    ['scangate_opcua_scan_timeouts_total', 'Scan calls the gateway gave up on after requestTimeoutMs (also in scan_errors)', (r) => r.scanTimeouts],
+    ['scangate_opcua_scan_no_reads_total', 'Scan calls that answered without a code (a genuine no-read)', (r) => r.scanNoReads],
+    ['scangate_opcua_scans_dropped_total', 'Triggers dropped from a full Scan backlog (decided NO_READ without a Scan)', (r) => r.scansDropped],
+    ['scangate_opcua_rebinds_total', 'Readers bound again after the PLC deleted their node and created it again', (r) => r.rebinds],
   ];
   for (const [name, help, get] of perReader) {
     new Counter({

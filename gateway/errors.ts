@@ -38,6 +38,7 @@ export const ERROR_CODES = {
   SG_ERR_OPCUA_SUBSCRIPTION: 'An OPC UA subscription or monitored item was lost or could not be created; it is recreated.',
   SG_ERR_OPCUA_READS_LOST: 'A gap in a PLC read sequence: reads the gateway never received (counted, recorded as NO_READ).',
   SG_ERR_OPCUA_WRITE: 'A decision could not be written back to the PLC.',
+  SG_ERR_OPCUA_SCAN: 'A Scan call (AutoID way scan) timed out or failed, or a trigger was dropped from a full Scan backlog: decided as NO_READ.',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -14,6 +14,7 @@ import type { StationContext, StationRegistry } from '../../gateway/stations.js'
 import { Endpoint, type EndpointStats } from './endpoint.js';
 import { ReaderRuntime, type ReadSink, type ReaderStats } from './reader.js';
 import { routeNodeOpcuaLogs } from './logging.js';
+import { monitoredNode } from './rebind.js';
 import { pkiDirOf } from './security.js';
 import { next } from './seq.js';
 import { LogLimit } from '../../gateway/log-limit.js';
@@ -96,7 +97,8 @@ export class OpcuaAdapter implements ReadSink {
   private accepting = true;
   private inFlight = 0;
   private readonly storeErrorLog = new LogLimit();
-  private readonly unusableLog = new LogLimit();
+  /** Per reader and kind (unusable, scan:timeout...): one reader's trouble does not hide another's. */
+  private readonly readerLogs = new Map<string, LogLimit>();
   private idleWaiters: (() => void)[] = [];
   private held: Held[] = [];
   private waitingForRoom = false;
@@ -119,7 +121,7 @@ export class OpcuaAdapter implements ReadSink {
           issues.push({ path: `opcua.endpoints.${ei}.readers.${ri}.station`, message: `station ${rc.line}/${rc.station} is not declared in site.lines` });
           return [];
         }
-        return [new ReaderRuntime(rc, e.id, st, this, Math.max(1_000, 2 * e.queueSize))];
+        return [new ReaderRuntime(rc, e.id, st, this, Math.max(1_000, 2 * e.queueSize), e.requestTimeoutMs)];
       });
       const ep = new Endpoint({ cfg: e, global: config, pkiDir, readers, log: deps.log.child({ endpoint: e.id }), decisionLatency: this.decisionLatency });
       for (const r of readers) this.byReader.set(r, ep);
@@ -157,8 +159,33 @@ export class OpcuaAdapter implements ReadSink {
   }
 
   unusable(r: ReaderRuntime, what: string): void {
-    const extra = this.unusableLog.take();
-    if (extra !== null) this.log.warn({ code: 'SG_ERR_OPCUA_NODE', endpoint: r.endpointId, reader: r.cfg.id, unusableTotal: r.stats.unusable, ...extra }, `a value from the PLC was not used: ${what}`);
+    const extra = this.readerLog(r, 'unusable').take();
+    if (extra !== null) {
+      this.log.warn({ code: 'SG_ERR_OPCUA_NODE', endpoint: r.endpointId, reader: r.cfg.id, node: monitoredNode(r), unusableTotal: r.stats.unusable, ...extra }, `a value from the PLC was not used: ${what}`);
+    }
+  }
+
+  scanFailed(r: ReaderRuntime, kind: 'timeout' | 'error' | 'dropped', seq: number, detail: string): void {
+    const extra = this.readerLog(r, `scan:${kind}`).take();
+    if (extra === null) return;
+    const s = r.stats;
+    const what =
+      kind === 'timeout'
+        ? `the AutoID Scan call did not answer within ${this.byReader.get(r)!.cfg.requestTimeoutMs} ms (requestTimeoutMs): trigger seq ${seq} decided as NO_READ; a Scan error, not a no-read`
+        : kind === 'error'
+          ? `the AutoID Scan call failed: trigger seq ${seq} decided as NO_READ; a Scan error, not a no-read`
+          : `${detail}: the oldest waiting (trigger seq ${seq}) was dropped and decided as NO_READ without a Scan; is the PLC's Scan method answering?`;
+    this.log.warn(
+      { code: 'SG_ERR_OPCUA_SCAN', endpoint: r.endpointId, reader: r.cfg.id, node: r.cfg.device, scan: kind, seq, err: kind === 'dropped' ? undefined : detail, scanErrors: s.scanErrors, scanTimeouts: s.scanTimeouts, scansDropped: s.scansDropped, ...extra },
+      what,
+    );
+  }
+
+  private readerLog(r: ReaderRuntime, kind: string): LogLimit {
+    const key = `${r.device} ${kind}`;
+    let l = this.readerLogs.get(key);
+    if (l === undefined) this.readerLogs.set(key, (l = new LogLimit()));
+    return l;
   }
 
   lost(r: ReaderRuntime, fromSeq: number, count: number): void {

@@ -11,7 +11,8 @@
  * - a silent subscription is probed with a read before anything is torn down: a PLC too busy to answer a
  *   keep-alive is not a dead session, and only the PLC saying the session is gone (or a silence longer than the
  *   session timeout) makes the gateway open a new one;
- * - a PLC restart (a new ServerStatus.StartTime) tells every reader that its sequence may start again.
+ * - a PLC restart (a new ServerStatus.StartTime) tells every reader that its sequence may start again;
+ * - a reader whose node the PLC deleted (a program download) is bound again, alone, once its node is back.
  */
 import type { Logger } from 'pino';
 import {
@@ -26,6 +27,7 @@ import type { OpcuaConfig, OpcuaEndpointConfig } from '../../gateway/config/opcu
 import { GatewayError, type ErrorCode } from '../../gateway/errors.js';
 import { bindReader, prewarmAutoIdTypes, sameUsedNamespaces } from './binding.js';
 import type { ReaderRuntime } from './reader.js';
+import { Rebinder } from './rebind.js';
 import { CONNECT_HINTS, MODE, POLICY, certificateManager, classifyConnectError, userIdentity } from './security.js';
 import { PlcSubscription } from './subscription.js';
 import { withTimeout } from './util.js';
@@ -107,6 +109,8 @@ export class Endpoint {
   private rebuilding = false;
   /** Codes already logged in the current outage (log once, not per attempt). */
   private logged = new Set<string>();
+  /** Readers waiting for their node to be back on the PLC. */
+  private readonly rebinder: Rebinder;
 
   constructor(o: EndpointOptions) {
     this.cfg = o.cfg;
@@ -118,11 +122,19 @@ export class Endpoint {
     // must never see a seq next to another read's decision.
     const nodesMode = o.cfg.readers.some((r) => r.decision.mode === 'nodes');
     this.writer = new DecisionWriter({ maxInFlight: nodesMode ? 1 : o.cfg.maxWritesInFlight, maxAgeMs: o.cfg.decisionMaxAgeMs, log: o.log, latency: o.decisionLatency });
-    this.subs = new PlcSubscription(o.cfg, o.log, (key) => {
-      if (this.logged.has(key)) return false;
-      this.logged.add(key);
-      return true;
-    });
+    this.subs = new PlcSubscription(
+      o.cfg,
+      o.log,
+      (key) => {
+        if (this.logged.has(key)) return false;
+        this.logged.add(key);
+        return true;
+      },
+      (r, status) => {
+        if (!this.closing) this.rebinder.gone(r, status);
+      },
+    );
+    this.rebinder = new Rebinder({ endpoint: o.cfg.id, initialDelayMs: o.global.reconnectInitialDelayMs, maxDelayMs: o.global.reconnectMaxDelayMs, log: o.log, attempt: (r) => this.rebind(r) });
   }
 
   start(): void {
@@ -246,6 +258,7 @@ export class Endpoint {
     const session = this.session;
     if (session === null || this.closing) return;
     await this.readServerIdentity(session);
+    const unbound: ReaderRuntime[] = [];
     for (const r of this.readers) {
       r.session = session;
       try {
@@ -254,11 +267,17 @@ export class Endpoint {
       } catch (err) {
         r.binding = null;
         r.error = { code: classifyConnectError(err), message: (err as Error).message };
-        this.log.warn({ code: r.error.code, reader: r.cfg.id, err: r.error.message, hint: err instanceof GatewayError ? err.hint : undefined }, 'reader not served: a configured node is not usable');
+        this.log.warn(
+          { code: r.error.code, reader: r.cfg.id, err: r.error.message, hint: err instanceof GatewayError ? err.hint : undefined },
+          'reader not served: a configured node is not usable (tried again until it is)',
+        );
+        if (r.error.code === 'SG_ERR_OPCUA_NODE') unbound.push(r);
       }
     }
     await prewarmAutoIdTypes(session, this.namespaces, this.readers.map((r) => r.cfg));
     this.stats.publishingIntervalMs = await this.subs.create(session, this.readers, this.namespaces);
+    // A PLC in the middle of a program download shows its nodes a moment later.
+    for (const r of unbound) this.rebinder.start(r);
     this.writer.setSession(session);
     const now = Date.now();
     const wasDown = this.stats.downSinceMs;
@@ -405,6 +424,26 @@ export class Endpoint {
     return true;
   }
 
+  /** One attempt to bind a reader again on the current session (Rebinder); throws while it cannot. */
+  private async rebind(r: ReaderRuntime): Promise<void> {
+    const session = this.session;
+    const client = this.client;
+    if (this.closing || session === null || client === null || client.isReconnecting || this.rebuilding || this.stale || !this.subs.active) {
+      throw new Error('the session is not ready');
+    }
+    let binding;
+    try {
+      binding = await bindReader(session, this.namespaces, r.cfg);
+    } catch (err) {
+      r.error = { code: classifyConnectError(err), message: (err as Error).message };
+      throw err;
+    }
+    if (this.session !== session) throw new Error('the session changed');
+    r.binding = binding;
+    await this.subs.rebind(r, this.namespaces);
+    r.error = null;
+  }
+
   /** Recreate the subscription and its items on the same session; false if that fails. */
   private async rebuildSubscription(session: ClientSession, why: string): Promise<boolean> {
     this.rebuilding = true;
@@ -430,6 +469,7 @@ export class Endpoint {
     this.client = null;
     this.session = null;
     this.subs.forget();
+    this.rebinder.cancelAll();
     this.cm = null;
     this.stale = false;
     for (const r of this.readers) r.session = null;

@@ -1,8 +1,9 @@
 /**
  * One reader of a PLC, mapped to a station: turns what the PLC sends its way (a scan event, a changed
  * `{seq, code, ts}` structure, a counter next to LastScanData, a trigger answered by calling Scan) into reads for
- * the pipeline, with their sequence numbers checked for gaps and replays. Per read: no logging, no awaits except
- * the one round trip the way in needs (counter, scan).
+ * the pipeline, with their sequence numbers checked for gaps and replays. Per read: no logging (what goes wrong is
+ * handed to the sink, which logs it rate-limited), no awaits except the one round trip the way in needs (counter,
+ * scan).
  */
 import type { ClientSession, DataValue, NodeId, Variant } from 'node-opcua';
 import { AttributeIds, DataType } from 'node-opcua';
@@ -10,7 +11,10 @@ import type { OpcuaReaderConfig } from '../../gateway/config/opcua-schema.js';
 import type { ReadEnvelope } from '../../gateway/read-envelope.js';
 import type { StationContext } from '../../gateway/stations.js';
 import { scanDataCode, scanResultCodes, stripIso15434, withSymbology } from './scan-data.js';
+import { fieldsOf, goodSeverity, seqValue, shown } from './values.js';
+import { ScanQueue, type ScanJob } from './scan-queue.js';
 import { readPrint, SeqTracker, next } from './seq.js';
+import { withTimeout } from './util.js';
 import type { DecisionPlan } from './writer.js';
 
 /** Where readers put what they read. */
@@ -21,6 +25,11 @@ export interface ReadSink {
   lost(r: ReaderRuntime, fromSeq: number, count: number): void;
   /** A value the reader cannot use (counted in stats.unusable): what it was, for the log. */
   unusable(r: ReaderRuntime, what: string): void;
+  /**
+   * Way scan: trigger `seq` was decided as NO_READ without a Scan result: the call timed out or failed (counted
+   * in scanErrors), or the trigger was dropped from a full backlog (scansDropped). `detail`: the error.
+   */
+  scanFailed(r: ReaderRuntime, kind: 'timeout' | 'error' | 'dropped', seq: number, detail: string): void;
 }
 
 export interface ReaderStats {
@@ -36,8 +45,17 @@ export interface ReaderStats {
   unusable: number;
   /** The PLC's queue for this reader overflowed (reads dropped at the PLC; the gap shows how many). */
   queueOverflows: number;
-  /** Scan calls that failed (decided as NO_READ). */
+  /** Scan calls that failed or timed out (decided as NO_READ); of them, timed out. */
   scanErrors: number;
+  scanTimeouts: number;
+  /** Scan calls that answered without a code: a genuine no-read (decided as NO_READ). */
+  scanNoReads: number;
+  /** Triggers dropped from a full backlog of Scan calls (decided as NO_READ without a Scan). */
+  scansDropped: number;
+  /** Triggers waiting now behind the Scan call in progress (at most MAX_SCANS_WAITING). */
+  scansWaiting: number;
+  /** Times the reader was bound again after the PLC deleted its node and created it again. */
+  rebinds: number;
   decisionsWritten: number;
   decisionWriteErrors: number;
   decisionsExpired: number;
@@ -66,29 +84,9 @@ export const EVENT_FIELD = { eventId: 0, eventType: 1, time: 2, scanResult: 3, d
 const EVENT_QUEUE_OVERFLOW = 3035;
 /** Event ids remembered per reader to drop an event delivered twice. */
 const EVENT_ID_MEMORY = 4096;
+/** Way scan: triggers waiting behind the Scan call in progress, at most (scan-queue.ts). */
+export const MAX_SCANS_WAITING = 4;
 const EMPTY = Buffer.alloc(0);
-
-/**
- * A seq, counter or trigger value: a non-negative integer Number (every OPC UA integer type up to 32 bits, and
- * Double holding one). Anything else (null, a String, an array, Int64 as node-opcua's [high, low]) is not one:
- * `Number(null)` is 0, which would read as a PLC counting from 0 again.
- */
-function seqValue(v: unknown): number | undefined {
-  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : undefined;
-}
-
-/** A value as the log shows it: its type, and the value itself when it is short text or a number. */
-function shown(v: unknown): string {
-  if (v === null || v === undefined) return String(v);
-  if (Array.isArray(v)) return 'an array';
-  if (Buffer.isBuffer(v)) return 'a ByteString';
-  return `${typeof v} ${JSON.stringify(String(v).slice(0, 40))}`;
-}
-
-/** Severity Good (Part 4 7.39.1), whatever the info bits (an overflow bit is still a good value). */
-function goodSeverity(dv: DataValue): boolean {
-  return (dv.statusCode.value & 0xc0000000) === 0;
-}
 
 export class ReaderRuntime {
   readonly cfg: OpcuaReaderConfig;
@@ -106,6 +104,11 @@ export class ReaderRuntime {
     unusable: 0,
     queueOverflows: 0,
     scanErrors: 0,
+    scanTimeouts: 0,
+    scanNoReads: 0,
+    scansDropped: 0,
+    scansWaiting: 0,
+    rebinds: 0,
     decisionsWritten: 0,
     decisionWriteErrors: 0,
     decisionsExpired: 0,
@@ -123,18 +126,25 @@ export class ReaderRuntime {
   private eventIdNext = 0;
   /** Reads numbered by the gateway when the PLC's events carry no seq. */
   private localSeq = 0;
-  /** Counter and scan ways: one round trip at a time, in order. */
+  /** Counter way: one round trip at a time, in order. */
   private chain: Promise<void> = Promise.resolve();
+  /** Scan way: one Scan call at a time, a bounded backlog behind it. */
+  private readonly scans: ScanQueue;
+  /** Scan way: how long a Scan call may take (the endpoint's requestTimeoutMs). */
+  private readonly scanWaitMs: number;
   /** Field names of the data structure as the PLC spells them, found on the first value. */
   private keys: { seq: string; code: string; ts: string } | null = null;
 
-  constructor(cfg: OpcuaReaderConfig, endpointId: string, station: StationContext, sink: ReadSink, replayWindow: number) {
+  /** `scanWaitMs`: how long a Scan call may take before it is a Scan error (the endpoint's requestTimeoutMs). */
+  constructor(cfg: OpcuaReaderConfig, endpointId: string, station: StationContext, sink: ReadSink, replayWindow: number, scanWaitMs = 10_000) {
     this.cfg = cfg;
     this.endpointId = endpointId;
     this.station = station;
     this.sink = sink;
     this.device = `${endpointId}.${cfg.id}`;
     this.seq = new SeqTracker(replayWindow);
+    this.scanWaitMs = scanWaitMs;
+    this.scans = new ScanQueue(MAX_SCANS_WAITING, (job) => this.dropScan(job));
   }
 
   /** Seq tracking: account for a step and report lost reads. */
@@ -224,22 +234,39 @@ export class ReaderRuntime {
   /** Way data: the `{seq, code, ts}` structure changed. */
   onData(dv: DataValue): void {
     if (!this.usable(dv)) return;
-    const v = dv.value.value as Record<string, unknown> | null;
-    if (v === null || typeof v !== 'object' || Buffer.isBuffer((v as { buffer?: unknown }).buffer)) {
-      this.stats.unusable++; // an opaque structure: the PLC's type definition could not be read
+    const raw = dv.value.value as unknown;
+    if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || Buffer.isBuffer(raw) || raw instanceof Date) {
+      this.refuseValue(`the value of the data node is ${shown(raw)}, not a structure {seq, code, ts}`);
+      return;
+    }
+    const v = raw as Record<string, unknown>;
+    if (Buffer.isBuffer(v.buffer)) {
+      this.refuseValue(`the read structure could not be decoded (${v.buffer.length} bytes of an unknown encoding: the PLC's DataType definition was not readable)`);
       return;
     }
     const k = (this.keys ??= this.findKeys(v));
+    if (!(k.seq in v)) {
+      this.refuseValue(`the read structure has no field ${k.seq} (its fields are ${fieldsOf(v)}): check fields.seq`);
+      return;
+    }
     const seq = seqValue(v[k.seq]);
     if (seq === undefined) {
       this.refuseValue(`field ${k.seq} of the read structure is ${shown(v[k.seq])}, not a non-negative integer (check fields.seq)`);
       return;
     }
+    // A null String is no code (a no-read); a missing field or another type is not one: decided as NO_READ all
+    // the same (the seq is the PLC's, the product gets its decision), and counted and logged.
     const code = v[k.code];
+    let c = '';
+    let wrong: string | null = null;
+    if (typeof code === 'string') c = code;
+    else if (Buffer.isBuffer(code)) c = code.toString('latin1');
+    else if (!(k.code in v)) wrong = `the read structure has no field ${k.code} (its fields are ${fieldsOf(v)}): check fields.code`;
+    else if (code !== null && code !== undefined) wrong = `field ${k.code} of the read structure is ${shown(code)}, not a String or ByteString (check fields.code)`;
     const ts = v[k.ts];
-    const c = typeof code === 'string' ? code : Buffer.isBuffer(code) ? code.toString('latin1') : '';
     const codes = c === '' ? [] : [c];
     if (!this.track(seq, true, codes)) return;
+    if (wrong !== null) this.refuseValue(`${wrong}; seq ${seq} decided as NO_READ`);
     this.emit(codes, seq, ts instanceof Date && ts.getTime() > 0 ? ts.getTime() : undefined);
   }
 
@@ -260,7 +287,7 @@ export class ReaderRuntime {
 
   private usable(dv: DataValue): boolean {
     if (!goodSeverity(dv)) {
-      this.stats.unusable++;
+      this.refuseValue(`the PLC sent the value with status ${dv.statusCode.toString()} (not read; the value after it is)`);
       return false;
     }
     // Part 4 7.39.1: the Overflow info bit says the PLC's queue for this item dropped values.
@@ -302,7 +329,7 @@ export class ReaderRuntime {
       }
       const [cv, code] = values;
       if (cv === undefined || code === undefined || !goodSeverity(cv) || !goodSeverity(code)) {
-        this.stats.unusable++;
+        this.refuseValue(`reading the counter and the code after a count answered ${cv?.statusCode.toString() ?? 'nothing'}, ${code?.statusCode.toString() ?? 'nothing'} (a gap shows the read as lost)`);
         return;
       }
       // A newer count than the notification means the code belongs to it: the earlier read was overwritten (lost).
@@ -313,9 +340,11 @@ export class ReaderRuntime {
       }
       // LastScanData is BaseDataType in AutoID: a String, a ByteString or a ScanData union.
       const raw = code.value.value as unknown;
-      const s = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('latin1') : (scanDataCode(raw) ?? '');
+      const known = typeof raw === 'string' ? raw : Buffer.isBuffer(raw) ? raw.toString('latin1') : raw === null || raw === undefined ? '' : scanDataCode(raw);
+      const s = known ?? '';
       const codes = s === '' ? [] : [s];
       if (!this.track(seq, false, codes)) return;
+      if (known === null) this.refuseValue(`the code node holds ${shown(raw)}, not a String, ByteString or ScanData; seq ${seq} decided as NO_READ`);
       this.emit(codes, seq, code.sourceTimestamp?.getTime() ?? undefined);
     });
   }
@@ -335,20 +364,39 @@ export class ReaderRuntime {
     const device = b.device;
     const method = b.scanMethod;
     const settings = b.scanSettings();
-    this.chain = this.chain.then(async () => {
-      let codes: string[] = [];
-      let tsMs: number | undefined;
-      try {
-        const res = await session.call({ objectId: device, methodId: method, inputArguments: [{ dataType: DataType.ExtensionObject, value: settings }] });
-        if (res.statusCode.isNotGood()) throw new Error(res.statusCode.toString());
-        const scan = scanResultCodes(res.outputArguments?.[0]?.value);
-        codes = scan.codes;
-        tsMs = scan.tsMs;
-      } catch {
-        // The product is at the gate: it gets a decision (NO_READ), never silence.
-        this.stats.scanErrors++;
-      }
-      this.emit(codes, t, tsMs);
+    this.scans.push({
+      seq: t,
+      run: async () => {
+        this.stats.scansWaiting = this.scans.length;
+        let codes: string[] = [];
+        let tsMs: number | undefined;
+        try {
+          const call = session.call({ objectId: device, methodId: method, inputArguments: [{ dataType: DataType.ExtensionObject, value: settings }] });
+          // node-opcua waits at least 5 s for any answer: the gateway waits requestTimeoutMs.
+          const res = await withTimeout(call, this.scanWaitMs, 'waiting for the Scan call to answer');
+          if (res.statusCode.isNotGood()) throw new Error(`Scan answered ${res.statusCode.toString()}`);
+          const scan = scanResultCodes(res.outputArguments?.[0]?.value);
+          codes = scan.codes;
+          tsMs = scan.tsMs;
+          if (codes.length === 0) this.stats.scanNoReads++;
+        } catch (err) {
+          // The product is at the gate: it gets a decision (NO_READ), never silence; the log says it was no read.
+          const m = err instanceof Error ? err.message : String(err);
+          const timedOut = /timed out/i.test(m);
+          this.stats.scanErrors++;
+          if (timedOut) this.stats.scanTimeouts++;
+          this.sink.scanFailed(this, timedOut ? 'timeout' : 'error', t, m);
+        }
+        this.emit(codes, t, tsMs);
+      },
     });
+    this.stats.scansWaiting = this.scans.length;
+  }
+
+  /** A trigger pushed out of the Scan backlog: decided as NO_READ at once (the PLC rejects that product). */
+  private dropScan(job: ScanJob): void {
+    this.stats.scansDropped++;
+    this.sink.scanFailed(this, 'dropped', job.seq, `${MAX_SCANS_WAITING} triggers were already waiting for a Scan call`);
+    this.emit([], job.seq, undefined);
   }
 }

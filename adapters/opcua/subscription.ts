@@ -1,15 +1,26 @@
 /**
  * The subscription of one PLC session and the monitored item of each reader: events with an AutoID filter,
  * data items sampled at interval 0 with a queue that never discards the oldest; when publish responses last
- * came; and whether every item still exists on the PLC (Server.GetMonitoredItems, OPC UA Part 5 9.1).
+ * came; and whether every item still exists on the PLC (Server.GetMonitoredItems, OPC UA Part 5 9.1). A data item
+ * whose node the PLC deleted is dropped and its reader handed to `onNodeGone` (to be bound again: rebind.ts).
  */
 import type { Logger } from 'pino';
-import { AttributeIds, TimestampsToReturn, type ClientMonitoredItem, type ClientSession, type ClientSubscription, type DataValue, type Variant } from 'node-opcua';
+import { AttributeIds, TimestampsToReturn, type ClientMonitoredItem, type ClientSession, type ClientSubscription, type DataValue, type StatusCode, type Variant } from 'node-opcua';
 import type { OpcuaEndpointConfig } from '../../gateway/config/opcua-schema.js';
 import { eventFilter } from './binding.js';
 import { DROPPED_NOTIFICATION, guardSubscription } from './guard.js';
 import type { ReaderRuntime } from './reader.js';
+import { nodeGone } from './rebind.js';
 import { withTimeout } from './util.js';
+
+/** The PLC refused a monitored item, with its status. */
+class ItemRefused extends Error {
+  readonly status: StatusCode;
+  constructor(status: StatusCode) {
+    super(`the PLC refused the monitored item: ${status.toString()}`);
+    this.status = status;
+  }
+}
 
 export class PlcSubscription {
   sub: ClientSubscription | null = null;
@@ -18,6 +29,8 @@ export class PlcSubscription {
   /** When the items were last checked on the PLC, epoch ms (0: check at the next health check). */
   lastVerifyAtMs = 0;
   private readonly items = new Map<ReaderRuntime, ClientMonitoredItem>();
+  /** Items replaced (rebind) or refused: whatever they still report is not their reader's to take. */
+  private readonly retired = new WeakSet<ClientMonitoredItem>();
   /** Notifications dropped by the guard since the start. */
   dropped = 0;
   private canVerifyItems = true;
@@ -25,11 +38,14 @@ export class PlcSubscription {
   private readonly log: Logger;
   /** True the first time a key is seen in the current outage (warn once). */
   private readonly firstTime: (key: string) => boolean;
+  /** A reader's node is gone on the PLC (its item reported so, or was refused so): its item is dropped. */
+  private readonly onNodeGone: (r: ReaderRuntime, status: StatusCode) => void;
 
-  constructor(cfg: OpcuaEndpointConfig, log: Logger, firstTime: (key: string) => boolean) {
+  constructor(cfg: OpcuaEndpointConfig, log: Logger, firstTime: (key: string) => boolean, onNodeGone: (r: ReaderRuntime, status: StatusCode) => void) {
     this.cfg = cfg;
     this.log = log;
     this.firstTime = firstTime;
+    this.onNodeGone = onNodeGone;
   }
 
   get active(): boolean {
@@ -78,6 +94,10 @@ export class PlcSubscription {
       try {
         await this.monitor(sub, r, namespaces);
       } catch (err) {
+        if (err instanceof ItemRefused && nodeGone(err.status)) {
+          this.onNodeGone(r, err.status); // not there (yet): a PLC restarted with a program download
+          continue;
+        }
         r.error = { code: 'SG_ERR_OPCUA_SUBSCRIPTION', message: (err as Error).message };
         this.log.warn({ code: 'SG_ERR_OPCUA_SUBSCRIPTION', reader: r.cfg.id, err: (err as Error).message }, 'monitored item not created');
       }
@@ -102,7 +122,20 @@ export class PlcSubscription {
       // Sampling interval 0: every change, as it happens (exception-based); a queue, never discarding the oldest.
       item = await sub.monitor({ nodeId, attributeId: AttributeIds.Value }, { samplingInterval: 0, ...queue }, TimestampsToReturn.Source);
       const handler = c.way === 'data' ? (dv: DataValue) => r.onData(dv) : c.way === 'counter' ? (dv: DataValue) => r.onCounter(dv) : (dv: DataValue) => r.onTrigger(dv);
-      item.on('changed', this.safe(r, handler));
+      const it = item;
+      item.on(
+        'changed',
+        this.safe(r, (dv: DataValue) => {
+          if (this.retired.has(it)) return; // replaced by a newer item (rebind): that one reports
+          if (nodeGone(dv.statusCode)) {
+            if (this.items.get(r) !== it) return; // an item of a subscription since replaced
+            this.drop(r);
+            this.onNodeGone(r, dv.statusCode);
+            return;
+          }
+          handler(dv);
+        }),
+      );
       const revised = item.result?.revisedSamplingInterval;
       if (revised !== undefined && revised > 0 && this.firstTime(`sampling:${c.id}`)) {
         this.log.warn(
@@ -112,8 +145,29 @@ export class PlcSubscription {
       }
     }
     const sc = item.statusCode;
-    if (sc !== undefined && (sc.value & 0xc0000000) !== 0) throw new Error(`the PLC refused the monitored item: ${sc.toString()}`);
+    if (sc !== undefined && (sc.value & 0xc0000000) !== 0) {
+      this.retired.add(item);
+      throw new ItemRefused(sc);
+    }
     this.items.set(r, item);
+  }
+
+  /** A reader bound again (rebind.ts): its old item deleted, a new one created on this subscription. */
+  async rebind(r: ReaderRuntime, namespaces: readonly string[]): Promise<void> {
+    const sub = this.sub;
+    if (sub === null || !sub.isActive) throw new Error('no active subscription');
+    this.drop(r);
+    await this.monitor(sub, r, namespaces);
+    if (this.sub !== sub) throw new Error('the subscription was recreated meanwhile');
+  }
+
+  /** Forget a reader's item and delete it on the PLC (best effort: it reports nothing the reader would take). */
+  private drop(r: ReaderRuntime): void {
+    const item = this.items.get(r);
+    if (item === undefined) return;
+    this.items.delete(r);
+    this.retired.add(item);
+    void withTimeout(Promise.resolve().then(() => item.terminate()), 2_000, 'deleting a monitored item').catch(() => undefined);
   }
 
   /**

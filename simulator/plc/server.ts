@@ -78,6 +78,8 @@ interface ReaderNodes {
   /** Decision written as three nodes: the value and reason wait for the seq. */
   pendingValue: number;
   pendingReason: number;
+  /** The read variables are deleted (redefineReader): reads are shown nowhere. */
+  down: boolean;
 }
 
 interface Types {
@@ -119,6 +121,8 @@ export class VirtualPlc {
   private readonly host: string;
   /** Times the server was started. */
   starts = 0;
+  /** Readers whose Scan calls hang until released (holdScans). */
+  private readonly scanHold = new Map<string, { held: Promise<void>; release: () => void }>();
 
   constructor(opts: VirtualPlcOptions) {
     this.opts = opts;
@@ -163,6 +167,8 @@ export class VirtualPlc {
     this.server = null;
     this.line.online = false;
     this.line.onRead = null;
+    for (const h of this.scanHold.values()) h.release();
+    this.scanHold.clear();
     this.nodes = [];
     this.types = null;
     if (server !== null) await server.shutdown(0);
@@ -274,17 +280,9 @@ export class VirtualPlc {
     deviceStatus?.setValueFromSource({ dataType: DataType.Int32, value: 0 }); // Idle
 
     const last = r.records[r.records.length - 1];
-    const scanRead = ns.addVariable({ componentOf: device, browseName: qn('ScanRead'), nodeId: id('ScanRead'), dataType: t.scanRead, minimumSamplingInterval: 0 });
-    scanRead.setValueFromSource({ dataType: DataType.ExtensionObject, value: this.readStruct(t, last) });
     const lastScanData = device.getComponentByName('LastScanData', t.nsAutoId) as UAVariable | null;
     lastScanData?.setValueFromSource({ dataType: DataType.String, value: last?.code ?? '' });
-    // The PLC's own counter: clients read it, only the PLC writes it.
-    const scanCount = ns.addVariable({ componentOf: device, browseName: qn('ScanCount'), nodeId: id('ScanCount'), dataType: 'UInt32', accessLevel: 'CurrentRead', userAccessLevel: 'CurrentRead', minimumSamplingInterval: 0 });
-    scanCount.setValueFromSource({ dataType: DataType.UInt32, value: last?.seq ?? 0 });
-    const trigger = ns.addVariable({ componentOf: device, browseName: qn('Trigger'), nodeId: id('Trigger'), dataType: 'UInt32', minimumSamplingInterval: 0 });
-    trigger.setValueFromSource({ dataType: DataType.UInt32, value: last?.seq ?? 0 });
-
-    const nodes: ReaderNodes = { device, scanRead, lastScanData, scanCount, trigger, pendingValue: 0, pendingReason: 0 };
+    const nodes: ReaderNodes = { device, ...this.addReadVariables(t, device, r), lastScanData, pendingValue: 0, pendingReason: 0, down: false };
 
     // The decision as one structure.
     const decision = ns.addVariable({
@@ -360,6 +358,7 @@ export class VirtualPlc {
     // AutoID Scan (OPC 30010 6.3.2): what is in front of the reader now, i.e. the latest triggered read.
     const scan = device.getMethodByName('Scan', t.nsAutoId) as UAMethod | null;
     scan?.bindMethod(async (_args: Variant[], _context: unknown) => {
+      await this.scanHold.get(r.id)?.held;
       const rec = r.pendingScans.pop();
       r.pendingScans.length = 0;
       const results = rec === undefined ? [] : [this.scanResult(t, rec)];
@@ -372,6 +371,62 @@ export class VirtualPlc {
       };
     });
     return nodes;
+  }
+
+  /** The variables a reader's reads show in (ScanRead, ScanCount, Trigger), holding the line's current state. */
+  private addReadVariables(t: Types, device: UAObject, r: ReaderState): Pick<ReaderNodes, 'scanRead' | 'scanCount' | 'trigger'> {
+    const { ns } = t;
+    const id = (name: string) => `ns=${ns.index};s=${this.line.line}.${r.id}.${name}`;
+    const qn = (name: string) => ({ name, namespaceIndex: ns.index });
+    const last = r.records[r.records.length - 1];
+    const scanRead = ns.addVariable({ componentOf: device, browseName: qn('ScanRead'), nodeId: id('ScanRead'), dataType: t.scanRead, minimumSamplingInterval: 0 });
+    scanRead.setValueFromSource({ dataType: DataType.ExtensionObject, value: this.readStruct(t, last) });
+    // The PLC's own counter: clients read it, only the PLC writes it.
+    const scanCount = ns.addVariable({ componentOf: device, browseName: qn('ScanCount'), nodeId: id('ScanCount'), dataType: 'UInt32', accessLevel: 'CurrentRead', userAccessLevel: 'CurrentRead', minimumSamplingInterval: 0 });
+    scanCount.setValueFromSource({ dataType: DataType.UInt32, value: last?.seq ?? 0 });
+    const trigger = ns.addVariable({ componentOf: device, browseName: qn('Trigger'), nodeId: id('Trigger'), dataType: 'UInt32', minimumSamplingInterval: 0 });
+    trigger.setValueFromSource({ dataType: DataType.UInt32, value: last?.seq ?? 0 });
+    return { scanRead, scanCount, trigger };
+  }
+
+  /**
+   * A program download on the PLC (tests): the reader's read variables (ScanRead, ScanCount, Trigger) are deleted,
+   * and `downMs` later created again under the same node ids, holding the line's state by then. Reads the line
+   * makes meanwhile are shown nowhere (the first one shown after it follows a gap).
+   */
+  async redefineReader(reader: string, downMs: number): Promise<void> {
+    const t = this.types;
+    const r = this.line.reader(reader);
+    const n = this.nodes[r.index];
+    if (t === null || n === undefined) throw new Error('the virtual PLC is not running');
+    n.down = true;
+    for (const v of [n.scanRead, n.scanCount, n.trigger]) t.as.deleteNode(v);
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    if (this.types !== t) return; // stopped meanwhile: the next start builds them
+    Object.assign(n, this.addReadVariables(t, n.device, r));
+    n.down = false;
+  }
+
+  /**
+   * A Scan method that hangs (tests): Scan calls on this reader do not answer until the returned function is
+   * called (or the server stops); then they answer as usual.
+   */
+  holdScans(reader: string): () => void {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const h = { held, release };
+    this.scanHold.set(reader, h);
+    return () => {
+      if (this.scanHold.get(reader) === h) this.scanHold.delete(reader);
+      release();
+    };
+  }
+
+  /** A reader's read variable as the server holds it now, to set odd values or statuses on (tests). */
+  readVariable(reader: string, name: 'ScanRead' | 'ScanCount' | 'Trigger'): UAVariable {
+    const n = this.nodes[this.line.reader(reader).index];
+    if (n === undefined) throw new Error('the virtual PLC is not running');
+    return name === 'ScanRead' ? n.scanRead : name === 'ScanCount' ? n.scanCount : n.trigger;
   }
 
   private readStruct(t: Types, rec: ReadRecord | undefined) {
@@ -387,7 +442,7 @@ export class VirtualPlc {
   private publish(r: ReaderState, rec: ReadRecord): void {
     const t = this.types;
     const n = this.nodes[r.index];
-    if (t === null || n === undefined) return;
+    if (t === null || n === undefined || n.down) return;
     if (r.ways.has('data')) n.scanRead.setValueFromSource({ dataType: DataType.ExtensionObject, value: this.readStruct(t, rec) });
     if (r.ways.has('counter')) {
       // Code first, then the counter: a client that reads the code on a counter change sees this code or a newer one.

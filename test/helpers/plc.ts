@@ -9,8 +9,8 @@ import type { ConfigInput } from '../../gateway/config/index.js';
 import { importFile } from '../../gateway/import/index.js';
 import { Store } from '../../gateway/store.js';
 import { VirtualPlc, type LineReaderSpec, type VirtualPlcOptions } from '../../simulator/plc/index.js';
-import { pino } from 'pino';
-import { demoGtin, dm, silentLog, testConfig, writeCsv } from './gateway.js';
+import { pino, type Logger } from 'pino';
+import { demoGtin, dm, silentLog, testConfig, waitUntil, writeCsv } from './gateway.js';
 
 export const G = demoGtin(7001);
 /** No NATS in these tests: the uplink retries in the background and events wait in the outbox. */
@@ -65,6 +65,15 @@ export interface PlcGatewayOptions {
   dataName?: string;
   outbox?: { maxBytes?: number };
   batch?: { maxBytes?: number };
+  /** Where the gateway logs (default: nowhere, or SG_TEST_LOG); see captureLog. */
+  log?: Logger;
+}
+
+/** A logger that keeps every line (parsed), for tests that check what the gateway logged. */
+export function captureLog(): { log: Logger; lines: Record<string, unknown>[] } {
+  const lines: Record<string, unknown>[] = [];
+  const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  return { log, lines };
 }
 
 /** A gateway whose opcua section points at the virtual PLC (security None unless the endpoint says otherwise). */
@@ -110,10 +119,22 @@ export async function startPlcGateway(dir: string, plc: VirtualPlc, o: PlcGatewa
     },
   } as Partial<ConfigInput>);
   // SG_TEST_LOG=debug shows the gateway's logs when a test needs explaining.
-  return startGateway(cfg, process.env.SG_TEST_LOG ? pino({ level: process.env.SG_TEST_LOG }) : silentLog);
+  return startGateway(cfg, o.log ?? (process.env.SG_TEST_LOG ? pino({ level: process.env.SG_TEST_LOG }) : silentLog));
 }
 
 export { sleep, waitUntil } from './gateway.js';
+
+/** Until the gateway's (first) PLC session is up. */
+export async function untilConnected(gw: Gateway): Promise<void> {
+  await waitUntil(() => gw.opcua!.status().endpoints[0]!.state === 'connected', 20_000, 'the PLC session');
+}
+
+/** A suite's after hook: the gateway, then the PLC, then the temp dir (whichever were started). */
+export async function closePlcGateway(gw: Gateway | undefined, plc: VirtualPlc | undefined, tmp: { dispose(): void } | undefined): Promise<void> {
+  await gw?.close();
+  await plc?.close();
+  tmp?.dispose();
+}
 
 /** A TCP proxy between the gateway and the PLC, to stall the link (no FIN, bytes held) or cut it (RST). */
 export interface TcpProxy {

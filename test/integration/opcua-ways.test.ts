@@ -8,7 +8,7 @@ import { DataChangeNotification, EventNotificationList } from 'node-opcua';
 import type { Gateway } from '../../cli/daemon.js';
 import type { VirtualPlc } from '../../simulator/plc/index.js';
 import { dm, tempDir } from '../helpers/gateway.js';
-import { G, readerConfig, sleep, startPlc, startPlcGateway, waitUntil } from '../helpers/plc.js';
+import { closePlcGateway, G, readerConfig, sleep, startPlc, startPlcGateway, untilConnected, waitUntil } from '../helpers/plc.js';
 import { assert, suite } from '../helpers/uvu.js';
 
 const test = suite('opcua-ways', {}, 30_000);
@@ -46,14 +46,10 @@ test.before(async () => {
       { ...readerConfig(plc, 'R5', 'data', 'nodes'), id: 'R7', decision: { ...readerConfig(plc, 'R5', 'data', 'nodes').decision, seqNode: plc.nodeId('R5', 'ScanCount') } },
     ],
   });
-  await waitUntil(() => gw.opcua!.status().endpoints[0]!.state === 'connected', 20_000, 'the PLC session');
+  await untilConnected(gw);
 }, 60_000);
 
-test.after(async () => {
-  await gw?.close();
-  await plc?.close();
-  tmp?.dispose();
-});
+test.after(() => closePlcGateway(gw, plc, tmp));
 
 test('opcua ways - the reads a PLC made before the gateway came are a baseline, not decided', async () => {
   await sleep(300);
@@ -215,7 +211,7 @@ test('opcua ways - a full outbox: PLC reads are held, never decided without thei
   // event) fill it.
   await gw.close();
   gw = await startPlcGateway(tmp.dir, plc, { dataName: 'data-full2', readers: [readerConfig(plc, 'R2', 'data', 'structure')], outbox: { maxBytes: 1_048_576 }, batch: { maxBytes: 65_536 } });
-  await waitUntil(() => gw.opcua!.status().endpoints[0]!.state === 'connected', 20_000, 'the PLC session');
+  await untilConnected(gw);
   for (let i = 0; i < 200 && !gw.outbox.full; i++) {
     for (let k = 0; k < 50; k++) plc.line.produce('R2');
     await sleep(5);
