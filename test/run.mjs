@@ -15,6 +15,13 @@ if (build.status !== 0) {
   console.log('0 passed, 1 failed');
   process.exit(1);
 }
+// The tests themselves are type-checked too (tsx runs them without a check): a wrong call fails here, by name.
+const typecheck = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.test.json'], { cwd: root, stdio: 'inherit' });
+if (typecheck.status !== 0) {
+  console.log('type check of the tests failed');
+  console.log('0 passed, 1 failed');
+  process.exit(1);
+}
 
 const files = ['unit', 'integration', 'process']
   .flatMap((dir) => {

@@ -36,7 +36,7 @@ interface DropRule {
 
 /** Splits a byte stream into NATS protocol frames. */
 class FrameParser {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   constructor(private readonly onFrame: (f: Frame) => void) {}
 
   push(chunk: Buffer): void {

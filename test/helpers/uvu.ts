@@ -29,10 +29,11 @@ export function suite<C extends Record<string, unknown> = Record<string, unknown
           );
       });
   const test = (title: string, fn: Fn<C>, timeoutMs = defaultTimeoutMs) => s(title, wrap(title, fn, timeoutMs));
-  test.before = s.before;
-  test.after = s.after;
-  test.before.each = s.before.each;
-  test.after.each = s.after.each;
+  // Hooks take a time limit too (uvu's own take one argument: a limit given them was ignored).
+  // Without a limit a hook runs as long as it takes (the runner's limit per file still holds).
+  const hook = (register: (fn: (c: C) => unknown) => void, what: string) => (fn: Fn<C>, timeoutMs?: number) => register(timeoutMs === undefined ? fn : wrap(what, fn, timeoutMs));
+  test.before = Object.assign(hook((fn) => s.before(fn as never), `${name} before`), { each: s.before.each });
+  test.after = Object.assign(hook((fn) => s.after(fn as never), `${name} after`), { each: s.after.each });
   test.run = () => s.run();
   return test;
 }

@@ -102,7 +102,7 @@ test('simulate - catches a gateway that gives a wrong verdict', async ({ gw, nat
   const p = gw.pipeline;
   const original = p.handleEnvelope.bind(p);
   let receives = 0;
-  let altered: { seq?: number; device?: string } | null = null;
+  let altered = null as { seq?: number; device?: string } | null;
   p.handleEnvelope = (st, env, raw) => {
     const out = original(st, env, raw);
     if (st.station === 'receive' && out.verdict.verdict === 'accept' && ++receives === 300) {

@@ -33,6 +33,7 @@ function reader(readerYaml: string) {
     read: (_r, env, _raw, echo) => void reads.push({ env, echo }),
     lost: (_r, from, count) => void lost.push([from, count]),
     unusable: (_r, what) => void unusable.push(what),
+    scanFailed: () => undefined,
   };
   const st = new StationRegistry(config).get('L1', 'pack')!;
   return { r: new ReaderRuntime(cfg, 'plc1', st, sink, 1000), reads, lost, unusable };

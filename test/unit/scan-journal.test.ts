@@ -25,7 +25,7 @@ function reference(st: ScanStation, f: ScanFields): Buffer {
   for (const k of Object.keys(ev) as (keyof IScanEvent)[]) {
     if (ev[k] === undefined) delete ev[k];
     // The journal writes well-formed UTF-8 (lone surrogates as U+FFFD), which protobufjs's decoder requires.
-    else if (typeof ev[k] === 'string') (ev as Record<string, unknown>)[k] = (ev[k] as string).toWellFormed();
+    else if (typeof ev[k] === 'string') (ev as Record<string, unknown>)[k] = (ev[k] as string & { toWellFormed(): string }).toWellFormed();
   }
   return Buffer.from(ScanEvent.encode(ev, protobuf.Writer.create().uint32(KIND_SCAN)).finish());
 }
