@@ -10,14 +10,15 @@
  *   batches  batch seq (number)        -> {first, last, createdMs, count, bytes}            (sealed batch ranges)
  *   meta     string                    -> value (epoch, next sequences)
  */
-import { accessSync, constants, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { open, type Database, type RootDatabase, type RootDatabaseOptions } from 'lmdb';
 import { GatewayError } from './errors.js';
 import type { ContainerRecord } from './cache/container.js';
 import { containerEncoder } from './cache/container-codec.js';
 import { WriteQueue } from './write-queue.js';
 import { SerialKeyScratch } from './cache/keys.js';
+import { checkStoreFile } from './store-file.js';
 
 /** Lot-level state: FLAG_ON_HOLD / FLAG_RECALLED of cache/record.ts, and the lot's expiry when known. */
 export interface LotRecord {
@@ -103,6 +104,7 @@ export class Store {
       });
     }
     const path = join(dataDir, 'scangate.mdb');
+    checkStoreFile(path);
     try {
       const root = open({
         path,
@@ -120,6 +122,23 @@ export class Store {
         hint: 'check dataDir, free disk space and cache.mapSizeBytes',
       });
     }
+  }
+
+  /**
+   * Open the store of a gateway that has one (inspection and replay): a data directory without it is a mistake
+   * (a wrong dataDir, or the default ./data of another working directory), never an empty store made on the spot.
+   */
+  static openExisting(dataDir: string, opts: StoreOptions = {}): Store {
+    Store.mustExist(dataDir);
+    return Store.open(dataDir, opts);
+  }
+
+  /** Throw SG_ERR_DATA_DIR unless `dataDir` holds a gateway store (see openExisting). */
+  static mustExist(dataDir: string): void {
+    if (existsSync(join(dataDir, 'scangate.mdb'))) return;
+    throw new GatewayError('SG_ERR_DATA_DIR', `there is no gateway store in ${resolve(dataDir)} (no scangate.mdb): nothing was opened or created`, {
+      hint: "give the daemon's data directory: dataDir in the config (-c FILE) or SCANGATE_DATA_DIR; the default ./data is relative to the current directory",
+    });
   }
 
   async close(): Promise<void> {

@@ -20,7 +20,7 @@ export default async function lookup(argv: string[]): Promise<number> {
     return 1;
   }
   const { config } = configFrom(values.config as string | undefined);
-  const store = Store.open(config.dataDir, { mapSizeBytes: config.cache.mapSizeBytes });
+  const store = Store.openExisting(config.dataDir, { mapSizeBytes: config.cache.mapSizeBytes });
   try {
     if (parsed.gtin === undefined && parsed.sscc !== undefined) {
       const c = lookupContainer(store, parsed.sscc);

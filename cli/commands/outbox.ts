@@ -55,7 +55,7 @@ export default async function outbox(argv: string[]): Promise<number> {
   const timeoutMs = positiveInt(values['timeout-ms'], '--timeout-ms', 60_000);
   const { config } = configFrom(values.config as string | undefined);
   if (sub === 'replay' && values['dry-run'] !== true) return replay(config, timeoutMs);
-  const store = Store.open(config.dataDir, { mapSizeBytes: config.cache.mapSizeBytes });
+  const store = Store.openExisting(config.dataDir, { mapSizeBytes: config.cache.mapSizeBytes });
   try {
     const stats = inspect(store, config);
     if (sub === 'stats') {
@@ -131,11 +131,12 @@ function describeBatch(store: Store, config: Config, local: number, published: n
 /** Forward the whole outbox, then exit: 0 when it is empty, 1 when something is left (timeout). */
 async function replay(config: Config, timeoutMs: number): Promise<number> {
   const log = pino({ level: config.log.level === 'info' ? 'warn' : config.log.level }, process.stderr);
+  Store.mustExist(config.dataDir);
   // Before the outbox is opened: opening it seals recovered events, which only the owner of the uplink may do.
   const release = lockUplink(config.dataDir, 'outbox replay');
   let store: Store;
   try {
-    store = Store.open(config.dataDir, { mapSizeBytes: config.cache.mapSizeBytes });
+    store = Store.openExisting(config.dataDir, { mapSizeBytes: config.cache.mapSizeBytes });
   } catch (err) {
     release();
     throw err;

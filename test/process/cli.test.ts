@@ -1,5 +1,5 @@
 /** The inspection verbs through the real binary: import (NDJSON, --expect), lookup of a serial and an SSCC, parse. */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demoGtin, tempDir } from '../helpers/gateway.js';
 import { runScangate } from '../helpers/proc.js';
@@ -93,6 +93,22 @@ test('cli - a file too large for the heap stops with SG_ERR_IMPORT_READ and a si
     tmp.dispose();
   }
 }, 60_000);
+
+test('cli - lookup and outbox on a data directory without a store: SG_ERR_DATA_DIR, nothing created there', async () => {
+  const tmp = tempDir();
+  try {
+    const env = { SCANGATE_DATA_DIR: join(tmp.dir, 'wrong') };
+    for (const args of [['outbox', 'stats'], ['outbox', 'list'], ['outbox', 'replay'], ['lookup', '(01)09520123456788(21)SN1']]) {
+      const p = runScangate(args, env);
+      assert.is((await p.exited()).code, 1, args.join(' '));
+      assert.match(p.output(), /SG_ERR_DATA_DIR: there is no gateway store in .*wrong \(no scangate\.mdb\)/, args.join(' '));
+      assert.match(p.output(), /hint: give the daemon's data directory/);
+    }
+    assert.not.ok(existsSync(join(tmp.dir, 'wrong')), 'no store made on the spot');
+  } finally {
+    tmp.dispose();
+  }
+});
 
 test('cli - simulate refuses a ramp that starts above its maximum, before starting anything', async () => {
   const p = runScangate(['simulate', '--ramp', '--ramp-start', '100', '--ramp-max', '50']);
