@@ -26,7 +26,7 @@ import type { Store } from '../store.js';
 import { splitCsvLine } from './csv.js';
 import { SeenRecords } from './seen.js';
 import { SerialRows } from './serial-rows.js';
-import { checkRecord, type ContainerRow, type ImportRow, type LotRow, type ProductRow, type RowError, type SerialRow } from './rows.js';
+import { checkRecord, ndjsonKeysProblem, type ContainerRow, type ImportRow, type LotRow, type ProductRow, type RowError, type SerialRow } from './rows.js';
 
 export type { RowError } from './rows.js';
 
@@ -169,6 +169,11 @@ export async function readImportFile(file: string, opts: ImportOptions = {}): Pr
         obj = j as Record<string, unknown>;
       } catch (err) {
         bad(lineNo, `not a JSON object: ${(err as Error).message}`);
+        return;
+      }
+      const keysBad = ndjsonKeysProblem(obj);
+      if (keysBad !== null) {
+        bad(lineNo, keysBad);
         return;
       }
     } else {

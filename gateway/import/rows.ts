@@ -100,6 +100,33 @@ export function checkSscc(sscc: unknown, what: string): string | null {
   return checkDigitProblem(what, sscc);
 }
 
+const FLAG_KEYS = ['hold', 'recall', 'blocked'];
+/** The keys an NDJSON record of each type may have (README "Import"). */
+const NDJSON_KEYS: Record<string, ReadonlySet<string>> = {
+  serial: new Set(['type', 'gtin', 'serial', 'lot', 'expiry', 'status', 'parent', ...FLAG_KEYS]),
+  container: new Set(['type', 'sscc', 'status', 'parent', 'state', 'capacity', ...FLAG_KEYS]),
+  lot: new Set(['type', 'gtin', 'lot', 'expiry', ...FLAG_KEYS]),
+  product: new Set(['type', 'gtin', 'companyPrefixLength', 'shortDateMarginDays']),
+};
+
+/**
+ * What is wrong with the keys of an NDJSON record (null: nothing). A key the record's type does not have is refused,
+ * never ignored: `"Recall": true` or `"hold ": true` would import a recalled pack as a clean one.
+ */
+export function ndjsonKeysProblem(o: Record<string, unknown>): string | null {
+  const keys = NDJSON_KEYS[String(recordType(o))];
+  if (keys === undefined) return null; // an unknown type: checkRecord says so
+  for (const k in o) {
+    if (!keys.has(k)) return `key ${JSON.stringify(k.length > 40 ? `${k.slice(0, 40)}...` : k)} is not one of a ${String(recordType(o))} record (${[...keys].join(', ')})`;
+  }
+  return null;
+}
+
+/** The record's type: `type`, else container when it names an SSCC and no serial, else serial. */
+function recordType(o: Record<string, unknown>): unknown {
+  return o.type ?? (o.sscc !== undefined && o.serial === undefined ? 'container' : 'serial');
+}
+
 /** Status names as files write them (upper case) -> code; UNKNOWN is not importable. */
 const STATUS_CODES = new Map<unknown, StatusCode>(Object.entries(STATUSES).filter(([n]) => n !== 'UNKNOWN') as [StatusName, StatusCode][]);
 
@@ -138,7 +165,7 @@ function text(o: Record<string, unknown>, k: string): string {
 
 /** One record, from a CSV row (as a column->value object) or an NDJSON object. */
 export function checkRecord(o: Record<string, unknown>, line: number, defaultStatus: StatusName | undefined): ImportRow | string {
-  const type = o.type ?? (o.sscc !== undefined && o.serial === undefined ? 'container' : 'serial');
+  const type = recordType(o);
   const flags = flagsOf(o);
   if (typeof flags === 'string') return flags;
   switch (type) {

@@ -307,9 +307,13 @@ test('import - references, cycles and the claimed count are checked; nothing hal
       JSON.stringify({ gtin: G, serial: 'Q1', status: 'RECEIVED', parent: A }),
       '{not json',
       JSON.stringify({ type: 'pallet' }),
+      // A misspelt key is refused, never ignored: ignored, it imported a recalled pack as a clean one.
+      JSON.stringify({ gtin: G, serial: 'R1', status: 'RECEIVED', Recall: true }),
+      JSON.stringify({ type: 'lot', gtin: G, lot: 'L9', 'hold ': true }),
+      JSON.stringify({ type: 'product', gtin: G, hold: true }),
     ];
     writeFileSync(`${tmp.dir}/bad.ndjson`, lines.join('\n') + '\n');
-    const err = await importFile(store, `${tmp.dir}/bad.ndjson`, { expect: 10 }).then(() => null, (e: unknown) => e);
+    const err = await importFile(store, `${tmp.dir}/bad.ndjson`, { expect: 12 }).then(() => null, (e: unknown) => e);
     assert.is((err as GatewayError).code, 'SG_ERR_IMPORT_INVALID');
     const msg = (err as GatewayError).message;
     assert.match(msg, /line 1: container 095201234567890122 is part of a cycle/);
@@ -318,7 +322,10 @@ test('import - references, cycles and the claimed count are checked; nothing hal
     assert.match(msg, /line 4: a serial in a container \(parent\) must be PACKED or SHIPPED/);
     assert.match(msg, /line 5: not a JSON object/);
     assert.match(msg, /line 6: type "pallet"/);
-    assert.match(msg, /holds 6 records, 10 were expected/);
+    assert.match(msg, /line 7: key "Recall" is not one of a serial record \(type, gtin, serial, lot, expiry, status, parent, hold, recall, blocked\)/);
+    assert.match(msg, /line 8: key "hold " is not one of a lot record/);
+    assert.match(msg, /line 9: key "hold" is not one of a product record/);
+    assert.match(msg, /holds 9 records, 12 were expected/);
     assert.is([...store.containers.getRange()].length, 0, 'nothing written');
   } finally {
     await store.close();
