@@ -1,4 +1,4 @@
-/** `scangate start`: run the daemon until SIGTERM/SIGINT, then shut down in order. */
+/** `scangate start`: run the daemon until SIGTERM/SIGINT/SIGHUP, then shut down in order. */
 import { configFrom, parse } from '../args.js';
 import { startGateway } from '../daemon.js';
 import { createLogger } from '../log.js';
@@ -21,6 +21,8 @@ export default async function start(argv: string[]): Promise<number> {
   } catch (err) {
     const code = err instanceof GatewayError ? err.code : 'SG_ERR_STORE';
     log.fatal({ code, hint: err instanceof GatewayError ? err.hint : undefined }, describeError(err));
+    // The log is JSON on stdout (for the journal); whoever started it by hand reads stderr, as for the other verbs.
+    process.stderr.write(`${describeError(err)}\n`);
     return 1;
   }
   const g = gw;
@@ -47,7 +49,8 @@ export default async function start(argv: string[]): Promise<number> {
         },
       );
     };
-    process.once('SIGTERM', () => stop('SIGTERM'));
-    process.once('SIGINT', () => stop('SIGINT'));
+    // SIGHUP (the terminal of a daemon run by hand closed) stops it in order as well; a second signal of any
+    // kind while it stops ends it at once.
+    for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => stop(sig));
   });
 }

@@ -53,6 +53,30 @@ async function decide(mqttPort: number, gtin: string, serial: string): Promise<s
   }
 }
 
+test('process - SIGHUP (the terminal closed) stops in order like SIGTERM; a second signal while stopping ends it at once', async () => {
+  const tmp = tempDir();
+  try {
+    const G = demoGtin(6);
+    const { env } = await prepared(tmp.dir, G, 'H1', { SCANGATE_GATEWAY_ID: 'gw-hup' });
+    const p = runScangate(['start'], env);
+    await p.waitFor(/scangate started/);
+    p.child.kill('SIGHUP');
+    assert.is((await p.exited(6000)).code, 0, p.output());
+    assert.match(p.output(), /"signal":"SIGHUP".*"msg":"signal received"/);
+    assert.match(p.output(), /"msg":"stopped"/);
+
+    const q = runScangate(['start'], env);
+    await q.waitFor(/scangate started/);
+    // Two of the same kind sent at once reach a process as one (POSIX signals are not queued): another kind.
+    q.child.kill('SIGTERM');
+    q.child.kill('SIGHUP');
+    assert.is((await q.exited(6000)).code, 130, q.output());
+    assert.match(q.output(), /second signal: exiting now/);
+  } finally {
+    tmp.dispose();
+  }
+}, 30_000);
+
 test('process - start, decide a read, SIGTERM: ordered shutdown under 5 s, open batch sealed into the outbox', async () => {
   const tmp = tempDir();
   try {
