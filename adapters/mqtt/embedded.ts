@@ -29,7 +29,7 @@ import { Corker, SubscriptionTracker, boundSessionQueues, decoupleDeliveries, fo
 import type { Ingress, IngressSink } from './ingress.js';
 import { ConnectionGuard, limitPacketSize } from './limits.js';
 import type { MqttStats, RefusalReason } from './stats.js';
-import { loadTls, verifiedCommonName, type TlsMaterial } from './tls.js';
+import { embeddedUsesTls, loadTls, verifiedCommonName, type TlsMaterial } from './tls.js';
 import type { TopicMap } from './topics.js';
 import { WebSocketListener } from './websocket.js';
 
@@ -103,7 +103,7 @@ export class EmbeddedBroker implements IngressSink {
   async start(): Promise<void> {
     const m = this.opts.mqtt;
     const lim = m.limits;
-    const tls = m.tls.enabled || (m.websocket.enabled && m.websocket.tls) ? loadTls(m.tls, 'mqtt.tls') : null;
+    const tls = embeddedUsesTls(m) ? loadTls(m.tls, 'mqtt.tls') : null;
     const broker = await Aedes.createBroker({
       id: `scangate-${this.opts.gatewayId}`,
       // 0: no limit on deliveries in progress, so a stalled subscriber never queues everyone else's messages.

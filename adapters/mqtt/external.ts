@@ -20,7 +20,7 @@ import type { Config } from '../../gateway/config/index.js';
 import { LogLimit } from '../../gateway/log-limit.js';
 import { ackNow, type ConnectionRef, type Ingress, type IngressSink } from './ingress.js';
 import type { MqttStats } from './stats.js';
-import { loadTls } from './tls.js';
+import { externalUsesTls, loadTls } from './tls.js';
 import type { TopicMap } from './topics.js';
 
 type MqttConfig = Config['mqtt'];
@@ -79,7 +79,7 @@ export class ExternalClient implements IngressSink {
   /** Connects in the background: an unreachable broker never blocks the start (reads wait at the broker). */
   async start(): Promise<void> {
     const x = this.opts.mqtt.external;
-    const tls = x.caFile !== '' || x.certFile !== '' ? loadTls(x, 'mqtt.external') : {};
+    const tls = externalUsesTls(x) ? loadTls(x, 'mqtt.external') : {};
     const options: IClientOptions = {
       clientId: this.clientId,
       clean: false,

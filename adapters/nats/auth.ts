@@ -33,6 +33,61 @@ function readKeyFile(path: string, key: string): string {
   }
 }
 
+/** The user nkey seed (SU...) in nats.nkeySeedFile. */
+function nkeySeed(path: string): string {
+  const seed = readKeyFile(path, 'nats.nkeySeedFile').trim();
+  if (!/^SU[A-Z2-7]+$/.test(seed)) {
+    throw new GatewayError('SG_ERR_NATS_AUTH', `nats.nkeySeedFile ${path} does not hold a user nkey seed (SU...)`, { hint: 'generate one with `nk -gen user` and point nats.nkeySeedFile at it' });
+  }
+  return seed;
+}
+
+/** The text of nats.credsFile, a NATS credentials file (user JWT and seed). */
+function credsText(path: string): string {
+  const creds = readKeyFile(path, 'nats.credsFile');
+  if (!creds.includes('-----BEGIN NATS USER JWT-----') || !creds.includes('-----BEGIN USER NKEY SEED-----')) {
+    throw new GatewayError('SG_ERR_NATS_AUTH', `nats.credsFile ${path} is not a NATS credentials file (user JWT and seed)`, { hint: 'use the .creds file nsc generates for the gateway user' });
+  }
+  return creds;
+}
+
+/** TLS is required when a CA or client certificate is named, or a server URL is tls://. */
+function usesTls(c: NatsConnectConfig): boolean {
+  return c.tls.caFile !== '' || c.tls.certFile !== '' || c.servers.some((s) => s.startsWith('tls://'));
+}
+
+/** The TLS files named: [option, path, key]. */
+function tlsFiles(c: NatsConnectConfig): ['ca' | 'cert' | 'key', string, string][] {
+  const all: ['ca' | 'cert' | 'key', string, string][] = [
+    ['ca', c.tls.caFile, 'nats.tls.caFile'],
+    ['cert', c.tls.certFile, 'nats.tls.certFile'],
+    ['key', c.tls.keyFile, 'nats.tls.keyFile'],
+  ];
+  return all.filter(([, path]) => path !== '');
+}
+
+/**
+ * Every SG_ERR_NATS_AUTH connectionOptions would stop the start with, rather than the first: the credential file
+ * of the configured method and each TLS file (for `scangate config check`).
+ */
+export function natsFileProblems(c: NatsConnectConfig): GatewayError[] {
+  const checks: (() => unknown)[] = [];
+  const method = authMethod(c);
+  if (method === 'nkey') checks.push(() => nkeySeed(c.nkeySeedFile));
+  if (method === 'creds') checks.push(() => credsText(c.credsFile));
+  if (usesTls(c)) for (const [, path, key] of tlsFiles(c)) checks.push(() => readKeyFile(path, key));
+  const problems: GatewayError[] = [];
+  for (const check of checks) {
+    try {
+      check();
+    } catch (err) {
+      if (!(err instanceof GatewayError)) throw err;
+      problems.push(err);
+    }
+  }
+  return problems;
+}
+
 /** How the gateway authenticates, for logs (never the secret itself). */
 export function authMethod(c: NatsConnectConfig): 'none' | 'user' | 'token' | 'nkey' | 'creds' {
   if (c.user !== '') return 'user';
@@ -65,31 +120,18 @@ export function connectionOptions(c: NatsConnectConfig, name: string): Connectio
     case 'token':
       opts.token = c.token;
       break;
-    case 'nkey': {
-      const seed = readKeyFile(c.nkeySeedFile, 'nats.nkeySeedFile').trim();
-      if (!/^SU[A-Z2-7]+$/.test(seed)) {
-        throw new GatewayError('SG_ERR_NATS_AUTH', `${c.nkeySeedFile} does not hold a user nkey seed (SU...)`, { hint: 'generate one with `nk -gen user` and point nats.nkeySeedFile at it' });
-      }
-      opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(seed));
+    case 'nkey':
+      opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(nkeySeed(c.nkeySeedFile)));
       break;
-    }
-    case 'creds': {
-      const creds = readKeyFile(c.credsFile, 'nats.credsFile');
-      if (!creds.includes('-----BEGIN NATS USER JWT-----') || !creds.includes('-----BEGIN USER NKEY SEED-----')) {
-        throw new GatewayError('SG_ERR_NATS_AUTH', `${c.credsFile} is not a NATS credentials file (user JWT and seed)`, { hint: 'use the .creds file nsc generates for the gateway user' });
-      }
-      opts.authenticator = credsAuthenticator(new TextEncoder().encode(creds));
+    case 'creds':
+      opts.authenticator = credsAuthenticator(new TextEncoder().encode(credsText(c.credsFile)));
       break;
-    }
     default:
       break;
   }
-  const { caFile, certFile, keyFile } = c.tls;
-  if (caFile !== '' || certFile !== '' || c.servers.some((s) => s.startsWith('tls://'))) {
+  if (usesTls(c)) {
     const tls: TlsOptions = {};
-    if (caFile !== '') tls.ca = readKeyFile(caFile, 'nats.tls.caFile');
-    if (certFile !== '') tls.cert = readKeyFile(certFile, 'nats.tls.certFile');
-    if (keyFile !== '') tls.key = readKeyFile(keyFile, 'nats.tls.keyFile');
+    for (const [part, path, key] of tlsFiles(c)) tls[part] = readKeyFile(path, key);
     opts.tls = tls;
   }
   return opts;

@@ -3,9 +3,11 @@
  * The password is read from the terminal (not echoed, asked twice) or, piped, from the first line of stdin;
  * never from the command line, where it would end up in the shell history and the process list.
  */
+import { isDeepStrictEqual } from 'node:util';
+import { parse as parseYaml, stringify } from 'yaml';
 import { parse } from '../args.js';
 import { GatewayError } from '../../gateway/errors.js';
-import { MQTT_ROLES } from '../../gateway/config/mqtt-schema.js';
+import { MQTT_ROLES, mqttUserRoleIssues, mqttUserSchema, type MqttRole, type MqttUserConfig } from '../../gateway/config/mqtt-schema.js';
 import { DEFAULT_COST_LOG2, hashPassword, verifyPassword } from '../../adapters/mqtt/auth.js';
 
 const USAGE =
@@ -47,23 +49,90 @@ export default async function passwd(argv: string[]): Promise<number> {
     process.stdout.write(`${JSON.stringify({ ok })}\n`);
     return ok ? 0 : 1;
   }
+  const entry = userEntry(values);
   const pw = await readPassword(true);
   if (pw.length < MIN_LENGTH) throw new GatewayError('SG_ERR_USAGE', `the password must have at least ${MIN_LENGTH} characters`);
   const hash = await hashPassword(pw, cost);
-  if (values.username === undefined) {
+  if (entry === null) {
     process.stdout.write(`${hash}\n`);
     return 0;
   }
-  const list = (s: unknown) =>
+  const full: MqttUserConfig = { ...entry, passwordHash: hash };
+  const text = renderEntry(full);
+  // What is printed must read back, as the configuration reads it, to the entry checked: a miss is a bug here
+  // (no code of its own: nothing an operator can fix), never an entry printed for the config to refuse.
+  const back = readBack(text);
+  if (!isDeepStrictEqual(back, full) || entryProblems(back).length > 0) throw new Error(`bug: this mqtt.users entry would not read back as printed:\n${text}`);
+  process.stdout.write(`# under mqtt.users in scangate.yaml\n${text}`);
+  return 0;
+}
+
+type Options = Partial<Record<'username' | 'role' | 'stations' | 'lines', string | boolean | undefined>>;
+
+/**
+ * The mqtt.users entry the options describe (null: no --username, print the hash only), checked before any
+ * password is asked for with the rules the configuration applies to mqtt.users (mqttUserSchema, mqttUserRoleIssues).
+ */
+function userEntry(values: Options): MqttUserConfig | null {
+  if (values.username === undefined) {
+    const stray = (['role', 'stations', 'lines'] as const).filter((k) => values[k] !== undefined);
+    if (stray.length === 0) return null;
+    throw new GatewayError('SG_ERR_USAGE', `${stray.map((k) => `--${k}`).join(', ')}: only for a mqtt.users entry, which needs --username`, {
+      hint: 'add --username NAME, or leave them out to print the hash alone',
+    });
+  }
+  const list = (s: string | boolean) =>
     String(s)
       .split(',')
       .map((x) => x.trim())
       .filter((x) => x.length > 0);
-  const lines = [`- username: ${values.username as string}`, `  passwordHash: "${hash}"`, `  role: ${role}`];
-  if (values.stations !== undefined) lines.push(`  stations: [${list(values.stations).join(', ')}]`);
-  if (values.lines !== undefined) lines.push(`  lines: [${list(values.lines).join(', ')}]`);
-  process.stdout.write(`# under mqtt.users in scangate.yaml\n${lines.join('\n')}\n`);
-  return 0;
+  const entry: MqttUserConfig = { username: String(values.username), role: values.role as MqttRole };
+  if (values.stations !== undefined) entry.stations = list(values.stations);
+  if (values.lines !== undefined) entry.lines = list(values.lines);
+  const problems = entryProblems(entry);
+  if (problems.length > 0) {
+    throw new GatewayError('SG_ERR_USAGE', `the configuration would refuse this mqtt.users entry:\n${problems.join('\n')}`, {
+      hint: `a user name is 1-64 of A-Z a-z 0-9 _ . @ -; a scanner takes --stations LINE/STATION,... (+ for any), a lineController --lines LINE,... (+ for any), monitor and admin neither (README "Users, roles and ACLs")`,
+    });
+  }
+  return entry;
+}
+
+/** One YAML list item; scalars YAML would read as something else (a user named true, a line named 1, @ops) are quoted. */
+function renderEntry(e: MqttUserConfig): string {
+  const scalar = (s: string) => stringify(s, { lineWidth: 0 }).trimEnd();
+  const lines = [`- username: ${scalar(e.username)}`];
+  if (e.passwordHash !== undefined) lines.push(`  passwordHash: ${JSON.stringify(e.passwordHash)}`);
+  lines.push(`  role: ${scalar(e.role)}`);
+  if (e.stations !== undefined) lines.push(`  stations: [${e.stations.map(scalar).join(', ')}]`);
+  if (e.lines !== undefined) lines.push(`  lines: [${e.lines.map(scalar).join(', ')}]`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The entry as loadConfig reads the YAML it is pasted in (the same library and schema), or the text if it is not one. */
+function readBack(text: string): unknown {
+  try {
+    return (parseYaml(text) as unknown[])[0];
+  } catch {
+    return text;
+  }
+}
+
+/**
+ * The problems the configuration would find in an entry, one line each, named by the option that set the value:
+ * the schema of mqtt.users, then the checks of its role (the site's lines and stations are not known here).
+ */
+function entryProblems(entry: unknown): string[] {
+  const r = mqttUserSchema.safeParse(entry);
+  if (!r.success) {
+    return r.error.issues.map((i) => {
+      const [key, index] = i.path;
+      const all = (entry as Record<string, unknown> | null)?.[String(key)];
+      const value = typeof index === 'number' && Array.isArray(all) ? all[index] : all;
+      return `  - --${String(key)}${value === undefined || Array.isArray(value) ? '' : ` ${JSON.stringify(value)}`}: ${i.message}`;
+    });
+  }
+  return mqttUserRoleIssues(r.data, '').map((i) => `  - --${i.path.replace(/^\./, '')}: ${i.message}${i.hint ? ` (${i.hint})` : ''}`);
 }
 
 /** From a terminal: without echo, twice when `confirm`; from a pipe: the first line. */
