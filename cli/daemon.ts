@@ -117,7 +117,8 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
           uplink: uplink.stats(),
           ...(opcua !== null ? { opcua: opcua.status() } : {}),
         }),
-        ready: () => ready,
+        // Not ready while reads are held unacknowledged (outbox full, disk low): none gets a verdict.
+        ready: () => (!ready ? 'starting or stopping' : outbox.full ? outbox.fullCode : true),
         lookup: (gtin, serial) => lookupSerial(store, gtin, serial, cache),
         registry: withOpcuaMetrics(withMqttMetrics(buildRegistry(pipeline.counters, outbox, forwarder.stats, uplink, disk), mqtt.stats), () => opcua?.status() ?? null, opcua?.decisionLatency),
         log: log.child({ component: 'http' }),

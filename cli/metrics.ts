@@ -27,6 +27,7 @@ export function buildRegistry(counters: Counters, outbox: Outbox, fwd: Forwarder
   const simple: [string, string, () => number][] = [
     ['scangate_duplicate_reads_total', 'Duplicate reads answered with the original verdict (no event)', () => counters.duplicateReads],
     ['scangate_reads_held_outbox_full_total', 'Reads held unacknowledged because the outbox was full or the disk low', () => counters.readsHeldOutboxFull],
+    ['scangate_reads_refused_late_total', 'Held reads refused as SYSTEM_UNAVAILABLE, not decided, for waiting longer than mqtt.maxHoldMs', () => counters.readsRefusedLate],
     ['scangate_store_errors_total', 'LMDB writes that failed', () => counters.storeErrors],
     ['scangate_internal_errors_total', 'Failures no handler caught (SG_ERR_INTERNAL in the log)', () => counters.internalErrors],
     ['scangate_batches_published_total', 'Batches acknowledged by JetStream', () => fwd.published],
@@ -39,6 +40,10 @@ export function buildRegistry(counters: Counters, outbox: Outbox, fwd: Forwarder
   const gauges: [string, string, () => number][] = [
     ['scangate_outbox_events', 'Events in the outbox (unsent)', () => outbox.stats().events],
     ['scangate_outbox_bytes', 'Bytes of unsent events in the outbox', () => outbox.stats().bytes],
+    ['scangate_outbox_oldest_age_seconds', 'Age of the oldest event not yet acknowledged by JetStream (0: the outbox is empty): alert on this, not on the last PubAck', () => {
+      const t = outbox.oldestUnsentMs();
+      return t === null ? 0 : Math.max(0, (Date.now() - t) / 1000);
+    }],
     ['scangate_outbox_full', '1 when reads are held: the outbox is full, or the disk low (scangate_disk_low)', () => (outbox.full ? 1 : 0)],
     ['scangate_nats_connected', '1 when connected to NATS', () => (fwd.connected ? 1 : 0)],
   ];
@@ -161,7 +166,7 @@ export function withMqttMetrics(registry: Registry, mqtt: MqttStats): Registry {
     ['scangate_mqtt_dropped_slow_subscriber_total', 'Messages (verdicts) not delivered to a subscriber whose queue was full (mqtt.limits.subscriberQueueMaxBytes)', () => mqtt.droppedToSlowSubscribers],
     ['scangate_mqtt_dropped_session_queue_total', 'QoS 1 messages not queued for a persistent session whose queue was full', () => mqtt.droppedSessionQueueFull],
     ['scangate_mqtt_dropped_pending_verdicts_total', 'Verdicts not handed to the external broker (disconnected, or mqtt.external.maxPendingVerdicts reached)', () => mqtt.droppedPendingVerdicts],
-    ['scangate_mqtt_verdicts_published_total', 'Verdicts published (a reject counts once)', () => mqtt.verdictsPublished],
+    ['scangate_mqtt_verdicts_published_total', 'Verdicts published to a subscriber (a reject counts once; none while no line controller subscribes)', () => mqtt.verdictsPublished],
     ['scangate_mqtt_redelivered_reads_total', 'Redelivered reads answered with their stored verdict, not decided again', () => mqtt.redeliveredReads],
     ['scangate_mqtt_retained_ignored_total', 'External mode: retained reads and commands replayed by the broker on subscribe, acknowledged and not decided', () => mqtt.retainedIgnored],
     ['scangate_mqtt_control_commands_total', 'Control commands handled', () => mqtt.controlCommands],

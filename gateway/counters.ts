@@ -11,6 +11,8 @@ export class Counters {
   unauthorizedStation = 0;
   eventsAppended = 0;
   readsHeldOutboxFull = 0;
+  /** Held reads refused as SYSTEM_UNAVAILABLE for having waited longer than mqtt.maxHoldMs. */
+  readsRefusedLate = 0;
   storeErrors = 0;
   /** Failures no handler caught (unhandled rejections; SG_ERR_INTERNAL). */
   internalErrors = 0;

@@ -159,6 +159,20 @@ export class Pipeline {
     };
   }
 
+  /**
+   * A read held unacknowledged (outbox full, disk low) for `heldMs`, longer than its line waits for a verdict: the
+   * line has rejected the product by now, so the read is not decided (no transition) but recorded as a
+   * SYSTEM_UNAVAILABLE reject: central sees it, and the product scanned again after rework is decided afresh.
+   */
+  refuseLate(st: StationContext, env: ReadEnvelope | string, raw: Buffer, heldMs: number, why: string): Outcome {
+    const nowMs = this.now();
+    this.calendar(nowMs);
+    this.counters.reads++;
+    const e = typeof env === 'string' ? { code: '', raw } : env;
+    const message = `held ${Math.round(heldMs)} ms while ${why}: not decided this late (the line has rejected the product by now); scan it again`;
+    return this.finish(st, e, nowMs, undefined, { reason: 'SYSTEM_UNAVAILABLE', message, statusBefore: 0, statusAfter: 0 });
+  }
+
   /** Decide one read as it came off the wire (raw or JSON, DESIGN.md read topic). Never throws for any payload. */
   handleRead(st: StationContext, payload: Buffer): Outcome {
     return this.handleEnvelope(st, readEnvelope(payload), payload);

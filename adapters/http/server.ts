@@ -10,7 +10,8 @@ import { listen } from '../net.js';
 
 export interface HttpDeps {
   status: () => unknown;
-  ready: () => boolean;
+  /** True when reads are taken and decided; else why not (an error code: starting, stopping, reads held). */
+  ready: () => true | string;
   lookup: (gtin: string, serial: string) => unknown | undefined;
   registry: Registry;
   log: Logger;
@@ -42,7 +43,10 @@ export class HttpServer {
     if (method !== 'GET' && method !== 'HEAD') return send(res, 405, { error: 'only GET (and HEAD)' }, { allow: 'GET, HEAD' });
     const path = url.split('?')[0] ?? '/';
     if (path === '/healthz') return send(res, 200, { ok: true });
-    if (path === '/readyz') return this.deps.ready() ? send(res, 200, { ready: true }) : send(res, 503, { ready: false });
+    if (path === '/readyz') {
+      const r = this.deps.ready();
+      return r === true ? send(res, 200, { ready: true }) : send(res, 503, { ready: false, reason: r });
+    }
     if (path === '/metrics') {
       res.writeHead(200, { 'content-type': this.deps.registry.contentType });
       res.end(await this.deps.registry.metrics());

@@ -44,7 +44,7 @@ export interface MqttAdapterDeps {
 export function createMqttAdapter(config: Config, deps: MqttAdapterDeps, extra: Pick<IngressOptions, 'latencyProbe'> = {}): MqttAdapter {
   const topics = new TopicMap(deps.stations);
   const stats = new MqttStats(deps.log);
-  const ingress = new Ingress({ verdictQos: config.mqtt.verdictQos, ...extra }, { pipeline: deps.pipeline, topics, outbox: deps.outbox, store: deps.store, stats, log: deps.log });
+  const ingress = new Ingress({ verdictQos: config.mqtt.verdictQos, maxHoldMs: config.mqtt.maxHoldMs, ...extra }, { pipeline: deps.pipeline, topics, outbox: deps.outbox, store: deps.store, stats, log: deps.log });
   if (config.mqtt.mode === 'external') {
     const client = new ExternalClient(
       { mqtt: config.mqtt, gatewayId: config.gatewayId, lines: config.site.lines.map((l) => l.id) },

@@ -101,6 +101,8 @@ interface DurableBatch {
 
 export interface IngressOptions {
   verdictQos: 0 | 1;
+  /** A read held unacknowledged (outbox full, disk low) longer than this is refused as SYSTEM_UNAVAILABLE, not decided; 0: no limit. */
+  maxHoldMs?: number;
   /** For benchmarks: called after the verdict is published with the time handle() was entered (performance.now()). */
   latencyProbe?: (enteredAtMs: number) => void;
 }
@@ -131,6 +133,9 @@ export class Ingress {
   private inFlight = 0;
   /** A store that cannot write fails every read: one line per 10 s, the rest counted. */
   private readonly storeErrorLog = new LogLimit();
+  private readonly lateLog = new LogLimit();
+  /** Why reads were held last (the outbox is not full any more when they are refused as late). */
+  private lastHoldCode: 'SG_ERR_DISK_LOW' | 'SG_ERR_OUTBOX_FULL' = 'SG_ERR_OUTBOX_FULL';
   private idleWaiters: (() => void)[] = [];
   private pruneTimer: NodeJS.Timeout | null = null;
   /** The reads of the current event turn waiting for its durable promise. */
@@ -178,6 +183,7 @@ export class Ingress {
     if (this.outbox.full) {
       // Decide nothing that cannot be recorded: hold the read (no PUBACK) until the outbox has room.
       this.pipeline.counters.readsHeldOutboxFull++;
+      this.lastHoldCode = this.outbox.fullCode;
       this.inFlight++;
       void this.outbox.whenNotFull().then(() => {
         this.settle();
@@ -201,7 +207,14 @@ export class Ingress {
         }
       }
     }
-    const out = env === undefined ? this.pipeline.handleRead(st, payload) : this.pipeline.handleEnvelope(st, env, payload);
+    const heldMs = performance.now() - t0;
+    const maxHold = this.opts.maxHoldMs ?? 0;
+    const out =
+      maxHold > 0 && heldMs > maxHold
+        ? this.refuseLate(st, env ?? readEnvelope(payload), payload, heldMs)
+        : env === undefined
+          ? this.pipeline.handleRead(st, payload)
+          : this.pipeline.handleEnvelope(st, env, payload);
     this.publishVerdict(route, out.verdict);
     const decidedAt = performance.now();
     this.stats.verdictLatency.observe(decidedAt - t0);
@@ -225,6 +238,19 @@ export class Ingress {
       );
     }
     w.reads.push({ ack, entry, conn, stationKey: st.key, payload, verdict: out.verdict });
+  }
+
+  /** A read held longer than maxHoldMs: recorded as a SYSTEM_UNAVAILABLE reject, counted, logged (rate-limited). */
+  private refuseLate(st: NonNullable<Route['station']>, env: ReadEnvelope | string, payload: Buffer, heldMs: number): ReturnType<Pipeline['refuseLate']> {
+    this.pipeline.counters.readsRefusedLate++;
+    const extra = this.lateLog.take();
+    if (extra !== null) {
+      this.log.warn(
+        { code: this.lastHoldCode, station: st.key, heldMs: Math.round(heldMs), maxHoldMs: this.opts.maxHoldMs, refusedLate: this.pipeline.counters.readsRefusedLate, ...extra },
+        'reads held longer than mqtt.maxHoldMs are refused as SYSTEM_UNAVAILABLE, not decided: the line has rejected those products by now',
+      );
+    }
+    return this.pipeline.refuseLate(st, env, payload, heldMs, this.lastHoldCode === 'SG_ERR_DISK_LOW' ? 'disk space was low on the gateway' : 'the outbox was full');
   }
 
   /** The reads waiting on one durable promise: acknowledged in order (or refused, when the write failed). */

@@ -24,11 +24,11 @@ export const mqttUserSchema = z.strictObject({
   passwordHash: z.string().regex(PASSWORD_HASH_RE, 'a hash as printed by `scangate passwd` ($scrypt$ln=..,r=..,p=..$salt$hash)').optional(),
   role: z.enum(MQTT_ROLES),
   /** lineController: the lines whose verdicts it may read and whose stations it may control (`+`: every line). */
-  lines: z.array(z.string().regex(LEVEL, 'a line id or +')).min(1).optional(),
+  lines: z.array(z.string().regex(LEVEL, 'a line id or +')).min(1, 'at least one line id (or +)').optional(),
   /** scanner: the stations it may publish reads for, as `line/station` (either may be `+`). */
   stations: z
     .array(z.string().regex(/^(\+|[A-Za-z0-9_-]{1,64})\/(\+|[A-Za-z0-9_-]{1,64})$/, 'a station as line/station, e.g. L1/pack (+ for any)'))
-    .min(1)
+    .min(1, 'at least one station as line/station (or +/+)')
     .optional(),
 });
 export type MqttUserConfig = z.output<typeof mqttUserSchema>;
@@ -39,6 +39,11 @@ export const mqttFields = {
   mode: z.enum(['embedded', 'external']).default('embedded'),
   /** Plain TCP listener of the embedded broker on host:port (false: TLS and/or WebSocket only). */
   tcpEnabled: z.boolean().default(true),
+  /**
+   * A read held unacknowledged (outbox full, disk low) longer than this, in ms, is not decided when room comes back
+   * but recorded as a SYSTEM_UNAVAILABLE reject (the line rejected the product meanwhile); 0: decided however late.
+   */
+  maxHoldMs: z.number().int().min(0).max(3_600_000).default(3_000),
   /** Role of anonymous clients (accepted from loopback only, when allowAnonymousLoopback is true). */
   anonymousRole: z.enum(MQTT_ROLES).default('admin'),
   /** Users of the embedded broker (file only). */
@@ -114,6 +119,27 @@ export const mqttFields = {
     .prefault({}),
 };
 
+/**
+ * The checks of one user that need nothing but the user: the stations or lines its role needs, and no others.
+ * Paths start with `at` (mqttCrossCheck: mqtt.users.N; `scangate passwd`: the entry it prints).
+ */
+export function mqttUserRoleIssues(u: MqttUserConfig, at: string): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  if (u.role === 'scanner' && u.stations === undefined) {
+    issues.push({ path: `${at}.stations`, message: 'a scanner needs the stations it reads for', hint: 'e.g. stations: [L1/pack]' });
+  }
+  if (u.role === 'lineController' && u.lines === undefined) {
+    issues.push({ path: `${at}.lines`, message: 'a line controller needs its lines', hint: 'e.g. lines: [L1]' });
+  }
+  if (u.stations !== undefined && u.role !== 'scanner') {
+    issues.push({ path: `${at}.stations`, message: `only scanners have stations (role is ${u.role})`, hint: 'remove it or change the role' });
+  }
+  if (u.lines !== undefined && u.role !== 'lineController') {
+    issues.push({ path: `${at}.lines`, message: `only line controllers have lines (role is ${u.role})`, hint: 'remove it or change the role' });
+  }
+  return issues;
+}
+
 /** Cross-field checks of the mqtt section (called from crossCheck). */
 export function mqttCrossCheck(c: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -124,18 +150,7 @@ export function mqttCrossCheck(c: Config): ConfigIssue[] {
     const at = `mqtt.users.${i}`;
     if (names.has(u.username)) issues.push({ path: `${at}.username`, message: `"${u.username}" is declared twice`, hint: 'user names must be unique' });
     names.add(u.username);
-    if (u.role === 'scanner' && u.stations === undefined) {
-      issues.push({ path: `${at}.stations`, message: 'a scanner needs the stations it reads for', hint: 'e.g. stations: [L1/pack]' });
-    }
-    if (u.role === 'lineController' && u.lines === undefined) {
-      issues.push({ path: `${at}.lines`, message: 'a line controller needs its lines', hint: 'e.g. lines: [L1]' });
-    }
-    if (u.stations !== undefined && u.role !== 'scanner') {
-      issues.push({ path: `${at}.stations`, message: `only scanners have stations (role is ${u.role})`, hint: 'remove it or change the role' });
-    }
-    if (u.lines !== undefined && u.role !== 'lineController') {
-      issues.push({ path: `${at}.lines`, message: `only line controllers have lines (role is ${u.role})`, hint: 'remove it or change the role' });
-    }
+    issues.push(...mqttUserRoleIssues(u, at));
     u.lines?.forEach((l, j) => {
       if (l !== '+' && !lines.has(l)) issues.push({ path: `${at}.lines.${j}`, message: `line "${l}" is not declared in site.lines`, hint: 'use a declared line id or +' });
     });

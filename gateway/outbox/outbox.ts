@@ -475,6 +475,17 @@ export class Outbox {
     return undefined;
   }
 
+  /**
+   * When the oldest event not yet acknowledged by JetStream came, epoch ms, near enough (its batch's seal time, or
+   * the open batch's start); null when the outbox is empty. Its age is what an alert wants: the age of the last
+   * PubAck grows on an idle line too.
+   */
+  oldestUnsentMs(): number | null {
+    const b = this.firstSealed();
+    if (b !== undefined) return Math.min(b.marker.createdMs, this.openCount > 0 ? this.openSince : Infinity);
+    return this.openCount > 0 ? this.openSince : null;
+  }
+
   /** The published number of a local batch number (`batch_seq`, and the `Nats-Msg-Id` suffix). */
   publishedSeq(localSeq: number): number {
     return localSeq + this.offset;

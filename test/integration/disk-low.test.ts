@@ -96,6 +96,8 @@ test('disk-low - below outbox.minFreeDiskBytes reads are held and the status syn
     const statusLow = (await (await fetch(`http://127.0.0.1:${gw.httpPort}/api/status`)).json()) as { disk: { low: boolean; minFreeBytes: number } };
     assert.is(statusLow.disk.low, true);
     assert.is(statusLow.disk.minFreeBytes, min);
+    const notReady = await fetch(`http://127.0.0.1:${gw.httpPort}/readyz`);
+    assert.equal([notReady.status, await notReady.json()], [503, { ready: false, reason: 'SG_ERR_DISK_LOW' }], 'not ready: reads are held');
 
     // Central's updates wait: nothing is written while the disk is low. The first is delivered and left alone;
     // it must still come before the second afterwards (else it would pass for a redelivery and be lost).
@@ -132,6 +134,7 @@ test('disk-low - below outbox.minFreeDiskBytes reads are held and the status syn
     assert.ok(after.get('scangate_disk_free_bytes')! >= min);
     assert.is(after.get('scangate_disk_low_episodes_total'), 1, 'one episode counted');
     assert.ok(after.get('scangate_reads_held_outbox_full_total')! >= 1);
+    assert.is((await fetch(`http://127.0.0.1:${gw.httpPort}/readyz`)).status, 200, 'ready again');
     const stored = await readEvents(nats.url, 'SCANGATE_EVENTS', 2);
     const raws = stored.flatMap((b) => b.batch.events.map((e) => Buffer.from(e.raw ?? []).toString('latin1')));
     assert.equal(raws.filter((r) => r === 'BEFORE-1' || r === 'DURING-1').sort(), ['BEFORE-1', 'DURING-1'], 'both reads reach central, once each');

@@ -42,7 +42,8 @@ test('uplink-outbox - a full outbox holds reads unacknowledged and undecided, wi
   const nats = await startNats();
   await nats.stop(); // NATS away: the outbox can only grow
   const tmp = tempDir();
-  const cfg = testConfig(tmp.dir, nats.url, { outbox: { maxBytes: 1_048_576 }, batch: { maxEvents: 100, maxBytes: 65_536, maxDelayMs: 20 } });
+  // maxHoldMs 0: the held read is decided however long it waited (the next test limits it).
+  const cfg = testConfig(tmp.dir, nats.url, { mqtt: { maxHoldMs: 0 }, outbox: { maxBytes: 1_048_576 }, batch: { maxEvents: 100, maxBytes: 65_536, maxDelayMs: 20 } } as never);
   const gw = await startGateway(cfg, silentLog);
   const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { reconnectPeriod: 0 });
   try {
@@ -65,6 +66,8 @@ test('uplink-outbox - a full outbox holds reads unacknowledged and undecided, wi
     await sleep(200);
     assert.is(verdicts, acked, 'the held read was not decided: nothing is decided that cannot be recorded');
     assert.is(st.events, acked, 'every acknowledged read has its event, nothing was deleted');
+    const oldest = gw.outbox.oldestUnsentMs();
+    assert.ok(oldest !== null && Date.now() - oldest >= 1500, 'the oldest unsent event is as old as the outage (held 1.5 s at least)');
 
     await nats.restart(); // central is back: the uplink drains, the outbox frees, the held read goes through
     await held;
@@ -76,6 +79,55 @@ test('uplink-outbox - a full outbox holds reads unacknowledged and undecided, wi
     const ids = stored.flatMap((b) => b.batch.events.map((e) => e.eventId));
     assert.is(new Set(ids).size, acked + 1, 'every decided read reached central');
     assert.is(ids.length, acked + 1, 'once');
+    const end2 = Date.now() + 10_000;
+    while (gw.outbox.oldestUnsentMs() !== null && Date.now() < end2) await sleep(20);
+    assert.is(gw.outbox.oldestUnsentMs(), null, 'nothing unsent once central has it all');
+  } finally {
+    await client.endAsync();
+    await gw.close();
+    await nats.dispose();
+    tmp.dispose();
+  }
+}, 90_000);
+
+test('uplink-outbox - a read held longer than mqtt.maxHoldMs is not decided when room comes back: recorded as a SYSTEM_UNAVAILABLE reject, acknowledged', async () => {
+  const nats = await startNats();
+  await nats.stop();
+  const tmp = tempDir();
+  const cfg = testConfig(tmp.dir, nats.url, { mqtt: { maxHoldMs: 300 }, outbox: { maxBytes: 1_048_576 }, batch: { maxEvents: 100, maxBytes: 65_536, maxDelayMs: 20 } } as never);
+  const gw = await startGateway(cfg, silentLog);
+  const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${gw.mqttPort}`, { reconnectPeriod: 0 });
+  try {
+    const verdicts: Record<string, unknown>[] = [];
+    client.on('message', (_t, m) => verdicts.push(JSON.parse(m.toString()) as Record<string, unknown>));
+    await client.subscribeAsync('scangate/v1/demo/L1/verify/verdict', { qos: 0 });
+    let acked = 0;
+    let held: Promise<unknown> | null = null;
+    let heldCode = '';
+    for (let n = 0; n < 5000 && held === null; n++) {
+      const p = client.publishAsync('scangate/v1/demo/L1/verify/read', bigRead(n), { qos: 1 });
+      const r = await Promise.race([p.then(() => 'acked'), sleep(1000).then(() => 'held')]);
+      if (r === 'acked') acked++;
+      else [held, heldCode] = [p, bigRead(n)];
+    }
+    assert.ok(held !== null, 'a read was held');
+    await nats.restart();
+    await held;
+    const late = await (async () => {
+      for (const end = Date.now() + 10_000; Date.now() < end; await sleep(10)) {
+        const v = verdicts.find((x) => x.code === heldCode);
+        if (v !== undefined) return v;
+      }
+      return undefined;
+    })();
+    assert.ok(late !== undefined, 'the held read got a verdict');
+    assert.equal([late!.verdict, late!.reason, late!.reasonCode], ['reject', 'SYSTEM_UNAVAILABLE', 20]);
+    assert.match(String(late!.message), /^held \d+ ms while the outbox was full: not decided this late/);
+    assert.is(gw.pipeline.counters.readsRefusedLate, 1);
+    const stored = await readEvents(nats.url, 'SCANGATE_EVENTS', acked + 1, 20_000);
+    const ev = stored.flatMap((b) => b.batch.events).find((e) => Buffer.from(e.raw ?? []).toString('latin1') === heldCode);
+    assert.ok(ev !== undefined, 'recorded for central');
+    assert.is(ev!.reason, 20);
   } finally {
     await client.endAsync();
     await gw.close();
