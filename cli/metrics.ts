@@ -40,7 +40,7 @@ export function buildRegistry(counters: Counters, outbox: Outbox, fwd: Forwarder
   const gauges: [string, string, () => number][] = [
     ['scangate_outbox_events', 'Events in the outbox (unsent)', () => outbox.stats().events],
     ['scangate_outbox_bytes', 'Bytes of unsent events in the outbox', () => outbox.stats().bytes],
-    ['scangate_outbox_oldest_age_seconds', 'Age of the oldest event not yet acknowledged by JetStream (0: the outbox is empty): alert on this, not on the last PubAck', () => {
+    ['scangate_outbox_oldest_age_seconds', 'Age of the oldest event not yet acknowledged by JetStream, from its batch\'s sealing (0: the outbox is empty): alert on this, not on the last PubAck', () => {
       const t = outbox.oldestUnsentMs();
       return t === null ? 0 : Math.max(0, (Date.now() - t) / 1000);
     }],

@@ -170,7 +170,10 @@ export class Pipeline {
     this.counters.reads++;
     const e = typeof env === 'string' ? { code: '', raw } : env;
     const message = `held ${Math.round(heldMs)} ms while ${why}: not decided this late (the line has rejected the product by now); scan it again`;
-    return this.finish(st, e, nowMs, undefined, { reason: 'SYSTEM_UNAVAILABLE', message, statusBefore: 0, statusAfter: 0 });
+    const out = this.finish(st, e, nowMs, undefined, { reason: 'SYSTEM_UNAVAILABLE', message, statusBefore: 0, statusAfter: 0 });
+    if (typeof env === 'string') return out;
+    // A copy of the same read held with it (a redelivery, a second scan) gets this verdict again, never a decision.
+    return this.remember(st, env.codes === undefined ? trimLineEnd(env.code) : readKey(env), st.config.duplicateReadWindowMs, nowMs, out, false);
   }
 
   /** Decide one read as it came off the wire (raw or JSON, DESIGN.md read topic). Never throws for any payload. */

@@ -98,8 +98,9 @@ export class GatewayProcess {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       if (child.exitCode !== null) throw new Error(`the gateway exited with code ${child.exitCode} at start; see ${this.logFile}`);
-      const ok = await getJson(`http://127.0.0.1:${this.httpPort}/readyz`, 500).then(
-        () => true,
+      // Started: ready, or up but holding reads (a restart with a full outbox or a low disk answers 503 with why).
+      const ok = await getAnswer(`http://127.0.0.1:${this.httpPort}/readyz`, 500).then(
+        (a) => a.status === 200 || (a.status === 503 && (a.body as { reason?: string }).reason?.startsWith('SG_ERR_') === true),
         () => false,
       );
       if (ok) return;
@@ -135,15 +136,21 @@ export class GatewayProcess {
 }
 
 /** GET a JSON document (node:http: polled every second during a run, it must cost next to nothing). */
-export function getJson(url: string, timeoutMs: number): Promise<unknown> {
+export async function getJson(url: string, timeoutMs: number): Promise<unknown> {
+  const { status, body } = await getAnswer(url, timeoutMs);
+  if (status !== 200) throw new Error(`${url}: HTTP ${status}`);
+  return body;
+}
+
+/** An HTTP GET's status and JSON body, whatever the status. */
+export function getAnswer(url: string, timeoutMs: number): Promise<{ status: number; body: unknown }> {
   return new Promise((resolve, reject) => {
     const req = httpGet(url, { timeout: timeoutMs }, (res) => {
       const parts: Buffer[] = [];
       res.on('data', (d: Buffer) => parts.push(d));
       res.on('end', () => {
-        if (res.statusCode !== 200) return reject(new Error(`${url}: HTTP ${res.statusCode}`));
         try {
-          resolve(JSON.parse(Buffer.concat(parts).toString('utf8')));
+          resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(parts).toString('utf8')) });
         } catch (err) {
           reject(err as Error);
         }

@@ -269,7 +269,7 @@ export class Endpoint {
         r.error = { code: classifyConnectError(err), message: (err as Error).message };
         this.log.warn(
           { code: r.error.code, reader: r.cfg.id, err: r.error.message, hint: err instanceof GatewayError ? err.hint : undefined },
-          'reader not served: a configured node is not usable (tried again until it is)',
+          r.error.code === 'SG_ERR_OPCUA_NODE' ? 'reader not served: a configured node is not usable (tried again until it is)' : 'reader not served: a configured node is not usable',
         );
         if (r.error.code === 'SG_ERR_OPCUA_NODE') unbound.push(r);
       }

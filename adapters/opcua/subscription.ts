@@ -91,6 +91,7 @@ export class PlcSubscription {
     this.items.clear();
     for (const r of readers) {
       if (r.binding === null) continue;
+      if (this.sub !== sub) break; // created anew meanwhile: that one binds every reader
       try {
         await this.monitor(sub, r, namespaces);
       } catch (err) {
@@ -144,6 +145,12 @@ export class PlcSubscription {
         );
       }
     }
+    if (this.sub !== sub) {
+      // The subscription was created anew while this item was (a rebind racing a rebuild): the new one has its own
+      // item for this reader; this one, on the old subscription, must never be taken for it.
+      this.retire(item);
+      throw new Error('the subscription was created anew meanwhile');
+    }
     const sc = item.statusCode;
     if (sc !== undefined && (sc.value & 0xc0000000) !== 0) {
       this.retired.add(item);
@@ -166,6 +173,11 @@ export class PlcSubscription {
     const item = this.items.get(r);
     if (item === undefined) return;
     this.items.delete(r);
+    this.retire(item);
+  }
+
+  /** An item whose reports no reader takes any more, deleted on the PLC (best effort). */
+  private retire(item: ClientMonitoredItem): void {
     this.retired.add(item);
     void withTimeout(Promise.resolve().then(() => item.terminate()), 2_000, 'deleting a monitored item').catch(() => undefined);
   }

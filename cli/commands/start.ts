@@ -1,10 +1,13 @@
 /** `scangate start`: run the daemon until SIGTERM/SIGINT/SIGHUP, then shut down in order. */
+import { constants as osConstants } from 'node:os';
 import { configFrom, parse } from '../args.js';
 import { startGateway } from '../daemon.js';
 import { createLogger } from '../log.js';
 import { describeError, GatewayError } from '../../gateway/errors.js';
 
 const USAGE = 'scangate start [--config FILE]';
+/** A signal this long after the first ends the daemon at once; one sooner is the same signal delivered twice. */
+const SECOND_SIGNAL_AFTER_MS = 1_000;
 
 export default async function start(argv: string[]): Promise<number> {
   const { values } = parse(argv, { config: { type: 'string', short: 'c' } }, USAGE);
@@ -34,12 +37,16 @@ export default async function start(argv: string[]): Promise<number> {
     log.error({ code: 'SG_ERR_INTERNAL', err: err instanceof Error ? { message: err.message, stack: err.stack } : String(err) }, 'unhandled rejection (the daemon goes on)');
   });
   return new Promise<number>((resolve) => {
-    let signals = 0;
-    const stop = (sig: string) => {
-      if (++signals > 1) {
+    let firstAt = 0;
+    const stop = (sig: NodeJS.Signals) => {
+      if (firstAt !== 0) {
+        // One keystroke or hang-up often comes twice (the terminal's, and the one npm or the shell forwards), and a
+        // closed terminal sends SIGHUP again: only another signal a moment later means "now".
+        if (sig === 'SIGHUP' || Date.now() - firstAt < SECOND_SIGNAL_AFTER_MS) return;
         log.warn({ signal: sig }, 'second signal: exiting now');
-        process.exit(130);
+        process.exit(128 + (osConstants.signals[sig] ?? 2));
       }
+      firstAt = Date.now();
       log.info({ signal: sig }, 'signal received');
       g.close().then(
         () => resolve(0),
@@ -49,8 +56,8 @@ export default async function start(argv: string[]): Promise<number> {
         },
       );
     };
-    // SIGHUP (the terminal of a daemon run by hand closed) stops it in order as well; a second signal of any
-    // kind while it stops ends it at once.
+    // SIGHUP (the terminal of a daemon run by hand closed) stops it in order as well; another SIGTERM or SIGINT a
+    // second or more after the first, while it stops, ends it at once (exit 128 + the signal's number).
     for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => stop(sig));
   });
 }

@@ -5,7 +5,7 @@ import { configSchema, type ConfigInput } from '../../gateway/config/index.js';
 import { Outbox } from '../../gateway/outbox/outbox.js';
 import { Pipeline, type VerdictMessage } from '../../gateway/pipeline.js';
 import { STATUSES, type StatusName } from '../../gateway/reasons.js';
-import { StationRegistry } from '../../gateway/stations.js';
+import { StationRegistry, type StationContext } from '../../gateway/stations.js';
 import { Store } from '../../gateway/store.js';
 import { silentLog, tempDir } from './gateway.js';
 
@@ -16,6 +16,8 @@ export interface Harness {
   cache: Cache;
   outbox: Outbox;
   pipeline: Pipeline;
+  /** A station of line L1, by id. */
+  station(id: string): StationContext;
   read(station: string, code: string | object): VerdictMessage;
   /** Read and wait until its writes are committed. */
   readSettled(station: string, code: string | object): Promise<VerdictMessage>;
@@ -48,6 +50,7 @@ export function engineHarness(stations: StationInput[], nowMs = () => Date.now()
     cache,
     outbox,
     pipeline,
+    station: st,
     read: (station, code) => pipeline.handleRead(st(station), payload(code)).verdict,
     async readSettled(station, code) {
       const out = pipeline.handleRead(st(station), payload(code));

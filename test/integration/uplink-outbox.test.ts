@@ -56,7 +56,11 @@ test('uplink-outbox - a full outbox holds reads unacknowledged and undecided, wi
       const p = client.publishAsync('scangate/v1/demo/L1/verify/read', bigRead(n), { qos: 1 });
       const r = await Promise.race([p.then(() => 'acked'), sleep(1500).then(() => 'held')]);
       if (r === 'acked') acked++;
-      else held = p;
+      else if (gw.outbox.full) held = p;
+      else {
+        await p; // only slow (a stall on a loaded machine), not held
+        acked++;
+      }
     }
     assert.ok(held !== null, `a read was held once the outbox was full (after ${acked} reads)`);
     const st = gw.outbox.stats();
@@ -108,7 +112,11 @@ test('uplink-outbox - a read held longer than mqtt.maxHoldMs is not decided when
       const p = client.publishAsync('scangate/v1/demo/L1/verify/read', bigRead(n), { qos: 1 });
       const r = await Promise.race([p.then(() => 'acked'), sleep(1000).then(() => 'held')]);
       if (r === 'acked') acked++;
-      else [held, heldCode] = [p, bigRead(n)];
+      else if (gw.outbox.full) [held, heldCode] = [p, bigRead(n)];
+      else {
+        await p; // only slow (a stall on a loaded machine), not held
+        acked++;
+      }
     }
     assert.ok(held !== null, 'a read was held');
     await nats.restart();

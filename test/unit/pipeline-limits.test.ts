@@ -1,6 +1,7 @@
 /** A code far longer than any GS1 code is refused and recorded cut, so that its event still fits a batch. */
 import { decodeEventBatch } from '../../protocol/index.js';
 import { MAX_CODE_CHARS } from '../../gateway/pipeline.js';
+import { STATUSES } from '../../gateway/reasons.js';
 import { engineHarness } from '../helpers/engine.js';
 import { demoGtin, dm } from '../helpers/gateway.js';
 import { assert, suite } from '../helpers/uvu.js';
@@ -26,6 +27,28 @@ test('pipeline limits - a 1 MB code (a PLC gone wrong) is MALFORMED, its verdict
     const events = [...h.outbox.sealedBatches()].flatMap((b) => decodeEventBatch(h.outbox.batchBytes(b)).events);
     assert.is(events.length, 3);
     assert.ok(events.every((e) => e.raw.length <= MAX_CODE_CHARS), 'no event holds more than the limit');
+  } finally {
+    await h.close();
+  }
+});
+
+test('pipeline limits - a read held too long is recorded as SYSTEM_UNAVAILABLE, no transition, and a copy of it held with it is not decided', async () => {
+  const h = engineHarness([{ id: 'pack', operation: 'pack' as const, duplicateReadWindowMs: 5_000 }]);
+  try {
+    const G = demoGtin(2);
+    h.seed(G, 'LATE1', 'RECEIVED');
+    const code = dm(G, 'LATE1');
+    const out = h.pipeline.refuseLate(h.station('pack'), { code, raw: Buffer.from(code, 'latin1') }, Buffer.from(code, 'latin1'), 4_200, 'the outbox was full');
+    assert.equal([out.verdict.verdict, out.verdict.reason], ['reject', 'SYSTEM_UNAVAILABLE']);
+    assert.match(out.verdict.message ?? '', /^held 4200 ms while the outbox was full: not decided this late/);
+    assert.ok(out.durable !== null, 'recorded for central');
+    await h.settle();
+    assert.is(h.cache.getSerial(G, 'LATE1')!.status, STATUSES.RECEIVED, 'no transition');
+    // The redelivered copy, held with it, comes a moment later: the same verdict again, not a decision.
+    const copy = h.read('pack', code);
+    assert.equal([copy.reason, copy.duplicateRead], ['SYSTEM_UNAVAILABLE', true]);
+    await h.settle();
+    assert.is(h.cache.getSerial(G, 'LATE1')!.status, STATUSES.RECEIVED, 'still RECEIVED: the product lies in the reject bin');
   } finally {
     await h.close();
   }
