@@ -12,9 +12,14 @@ const USAGE = 'scangate config check [--config FILE] [--print]';
 
 export default async function config(argv: string[]): Promise<number> {
   const { values, positionals } = parse(argv, { config: { type: 'string', short: 'c' }, print: { type: 'boolean' } }, USAGE);
-  if (values.help || positionals[0] !== 'check') {
-    (values.help ? process.stdout : process.stderr).write(`${USAGE}\n`);
-    return values.help ? 0 : 2;
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return 0;
+  }
+  if (positionals[0] !== 'check') {
+    const what = positionals[0] === undefined ? 'config needs a command' : `unknown config command "${positionals[0]}"`;
+    process.stderr.write(`SG_ERR_USAGE: ${what} (the only one is "check")\nusage: ${USAGE}\n`);
+    return 2;
   }
   try {
     const { config: c, source, envApplied } = loadConfig({ file: values.config as string | undefined });

@@ -86,7 +86,7 @@ export const configSchema = z.strictObject({
         .regex(/^[^#+]+[^/#+]$/, 'topic prefix must not contain + or # and must not end with /')
         .default('scangate/v1'),
       /** QoS of verdict and reject publications. */
-      verdictQos: z.union([z.literal(0), z.literal(1)]).default(1),
+      verdictQos: z.union([z.literal(0), z.literal(1)], { error: 'must be 0 or 1 (QoS 2 is not offered for verdicts)' }).default(1),
       /** Clients without credentials are accepted from loopback addresses only, and only when this is true. */
       allowAnonymousLoopback: z.boolean().default(true),
       // Broker mode, TLS, WebSocket, users and roles, limits, external broker: gateway/config/mqtt-schema.ts.

@@ -46,4 +46,13 @@ test('config-check-files - missing NATS creds and MQTT cert/key: every one liste
   }
 }, 30_000);
 
+test('config-check-files - a misspelt command and a QoS 2 for verdicts say what is wrong', async () => {
+  const typo = runScangate(['config', 'chek']);
+  assert.is((await typo.exited()).code, 2);
+  assert.match(typo.output(), /SG_ERR_USAGE: unknown config command "chek" \(the only one is "check"\)/);
+  const qos = runScangate(['config', 'check'], { SCANGATE_MQTT_VERDICT_QOS: '2' });
+  assert.is((await qos.exited()).code, 1);
+  assert.match(qos.output(), /mqtt\.verdictQos \(from SCANGATE_MQTT_VERDICT_QOS\): must be 0 or 1/);
+});
+
 test.run();
