@@ -56,16 +56,26 @@ export async function startGateway(config: Config, log: Logger): Promise<Gateway
   const stations = new StationRegistry(config);
   const cache = new Cache(store);
   const pipeline = new Pipeline({ cache, outbox, gatewayId: config.gatewayId, log: log.child({ component: 'pipeline' }) });
-  const uplink = new Uplink(config, {
-    outbox,
-    cache,
-    store,
-    log: log.child({ component: 'nats' }),
-    lookups: { serial: (gtin, serial) => lookupSerial(store, gtin, serial, cache), container: (sscc) => cache.getContainer(sscc) },
-  });
+  let uplink: Uplink;
+  let mqtt: MqttAdapter;
+  try {
+    // Both read the files their config names (NATS credentials, TLS) and throw on one they cannot use.
+    uplink = new Uplink(config, {
+      outbox,
+      cache,
+      store,
+      log: log.child({ component: 'nats' }),
+      lookups: { serial: (gtin, serial) => lookupSerial(store, gtin, serial, cache), container: (sscc) => cache.getContainer(sscc) },
+    });
+    // mqtt.mode chooses the embedded broker or a client of an external broker; nothing else here depends on it.
+    mqtt = createMqttAdapter(config, { pipeline, stations, outbox, store, log: log.child({ component: 'mqtt' }) });
+  } catch (err) {
+    disk.stop();
+    outbox.close();
+    await store.close();
+    throw err;
+  }
   const forwarder = uplink.forwarder;
-  // mqtt.mode chooses the embedded broker or a client of an external broker; nothing else here depends on it.
-  const mqtt = createMqttAdapter(config, { pipeline, stations, outbox, store, log: log.child({ component: 'mqtt' }) });
   let http: HttpServer | null = null;
   let opcua: OpcuaAdapter | null = null;
   let ready = false;
