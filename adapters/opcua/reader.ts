@@ -10,7 +10,7 @@ import { AttributeIds, DataType } from 'node-opcua';
 import type { OpcuaReaderConfig } from '../../gateway/config/opcua-schema.js';
 import type { ReadEnvelope } from '../../gateway/read-envelope.js';
 import type { StationContext } from '../../gateway/stations.js';
-import { scanDataCode, scanResultCodes, stripIso15434, withSymbology } from './scan-data.js';
+import { scanDataCode, scanFailure, scanResultCodes, stripIso15434, withSymbology } from './scan-data.js';
 import { fieldsOf, goodSeverity, seqValue, shown } from './values.js';
 import { ScanQueue, type ScanJob } from './scan-queue.js';
 import { readPrint, SeqTracker, next } from './seq.js';
@@ -376,6 +376,10 @@ export class ReaderRuntime {
           const res = await withTimeout(call, this.scanWaitMs, 'waiting for the Scan call to answer');
           if (res.statusCode.isNotGood()) throw new Error(`Scan answered ${res.statusCode.toString()}`);
           const scan = scanResultCodes(res.outputArguments?.[0]?.value);
+          // The call's Status output (AutoIdOperationStatusEnumeration): a reader that failed (DEVICE_FAULT,
+          // READ_ERROR...) and found nothing is a Scan error, not a no-read; NO_IDENTIFIER or none is a no-read.
+          const failed = scanFailure(res.outputArguments?.[1]?.value);
+          if (scan.codes.length === 0 && failed !== null) throw new Error(`Scan answered Status ${failed}`);
           codes = scan.codes;
           tsMs = scan.tsMs;
           if (codes.length === 0) this.stats.scanNoReads++;

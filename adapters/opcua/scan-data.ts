@@ -99,6 +99,25 @@ export interface ScanCodes {
 }
 
 /** The codes of a ScanResult[] (an event field or the Results of Scan). */
+/** AutoIdOperationStatusEnumeration (OPC 30010 9.1.1), by value. */
+const AUTOID_STATUS = [
+  'SUCCESS', 'MISC_ERROR_TOTAL', 'MISC_ERROR_PARTIAL', 'PERMISSION_ERROR', 'PASSWORD_ERROR', 'REGION_NOT_FOUND_ERROR',
+  'OPERATION_NOT_SUPPORTED', 'OUT_OF_RANGE_ERROR', 'NO_IDENTIFIER', 'MULTIPLE_IDENTIFIERS', 'READ_ERROR', 'DECODING_ERROR',
+  'MATCH_ERROR', 'CODE_NOT_SUPPORTED', 'WRITE_ERROR', 'NOT_SUPPORTED_BY_DEVICE', 'NOT_SUPPORTED_BY_TAG', 'DEVICE_NOT_READY',
+  'INVALID_CONFIGURATION', 'RF_COMMUNICATION_ERROR', 'DEVICE_FAULT', 'TAG_HAS_LOW_BATTERY',
+];
+const SUCCESS = 0;
+const NO_IDENTIFIER = 8;
+
+/**
+ * The failure a Scan call's Status output names, e.g. "20 (DEVICE_FAULT)"; null for SUCCESS, NO_IDENTIFIER (nothing
+ * to read: a no-read) or no Status at all (a server that leaves it out says nothing against its results).
+ */
+export function scanFailure(status: unknown): string | null {
+  if (typeof status !== 'number' || status === SUCCESS || status === NO_IDENTIFIER) return null;
+  return `${status} (${AUTOID_STATUS[status] ?? 'unknown'})`;
+}
+
 export function scanResultCodes(value: unknown): ScanCodes {
   const list = Array.isArray(value) ? value : value === null || value === undefined ? [] : [value];
   const out: ScanCodes = { codes: [], tsMs: undefined, unreadable: 0 };

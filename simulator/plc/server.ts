@@ -121,6 +121,8 @@ export class VirtualPlc {
   private readonly host: string;
   /** Times the server was started. */
   starts = 0;
+  /** Readers whose Scan calls answer this AutoID Status and no result (failScans). */
+  private readonly scanFault = new Map<string, number>();
   /** Readers whose Scan calls hang until released (holdScans). */
   private readonly scanHold = new Map<string, { held: Promise<void>; release: () => void }>();
 
@@ -359,6 +361,16 @@ export class VirtualPlc {
     const scan = device.getMethodByName('Scan', t.nsAutoId) as UAMethod | null;
     scan?.bindMethod(async (_args: Variant[], _context: unknown) => {
       await this.scanHold.get(r.id)?.held;
+      const fault = this.scanFault.get(r.id);
+      if (fault !== undefined) {
+        return {
+          statusCode: StatusCodes.Good,
+          outputArguments: [
+            { dataType: DataType.ExtensionObject, arrayType: VariantArrayType.Array, value: [] },
+            { dataType: DataType.Int32, value: fault },
+          ],
+        };
+      }
       const rec = r.pendingScans.pop();
       r.pendingScans.length = 0;
       const results = rec === undefined ? [] : [this.scanResult(t, rec)];
@@ -411,6 +423,15 @@ export class VirtualPlc {
    * A Scan method that hangs (tests): Scan calls on this reader do not answer until the returned function is
    * called (or the server stops); then they answer as usual.
    */
+  /**
+   * A reader that fails (tests): its Scan calls answer Good with no result and this AutoID Status (e.g. 20,
+   * DEVICE_FAULT) until the returned function is called.
+   */
+  failScans(reader: string, status: number): () => void {
+    this.scanFault.set(reader, status);
+    return () => void this.scanFault.delete(reader);
+  }
+
   holdScans(reader: string): () => void {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));

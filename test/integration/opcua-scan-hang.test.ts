@@ -91,4 +91,28 @@ test('opcua scan hang - the backlog is bounded (oldest dropped, decided NO_READ 
   assert.match(metrics, new RegExp(`scangate_opcua_scan_no_reads_total\\{endpoint="[^"]+",reader="R1"\\} ${s.scanNoReads}\\n`));
 });
 
+test('opcua scan hang - a Scan whose AutoID Status says the reader failed (DEVICE_FAULT) is a Scan error, logged, not a no-read', async () => {
+  const before = status();
+  const restore = plc.failScans('R1', 20);
+  try {
+    const rec = plc.line.produce('R1');
+    await waitUntil(() => rec.decisions === 1, 5_000, 'the trigger decided');
+    assert.equal([rec.decision, rec.reasonCode], [2, 1], 'NO_READ: the PLC rejects the product');
+    const s = status();
+    assert.is(s.scanErrors, before.scanErrors + 1, 'counted as a Scan error');
+    assert.is(s.scanNoReads, before.scanNoReads, 'not as a no-read');
+    const line = logs.lines.find((l) => l.reader === 'R1' && l.scan === 'error');
+    assert.ok(line !== undefined, 'logged');
+    assert.is(line!.code, 'SG_ERR_OPCUA_SCAN');
+    assert.match(String(line!.err), /Status 20 \(DEVICE_FAULT\)/);
+  } finally {
+    restore();
+  }
+  // Back to normal: a Scan with nothing at the reader is a no-read again (Status NO_IDENTIFIER).
+  const s0 = status();
+  const ok = plc.line.produce('R1');
+  await waitUntil(() => ok.decisions === 1, 5_000, 'a trigger after the fault');
+  assert.is(status().scanErrors, s0.scanErrors);
+});
+
 test.run();
