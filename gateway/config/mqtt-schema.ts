@@ -175,6 +175,11 @@ export function mqttCrossCheck(c: Config): ConfigIssue[] {
     if (m.tls.certFile === '') issues.push({ path: 'mqtt.tls.certFile', message: 'TLS needs a server certificate', hint: 'a PEM file with the certificate chain' });
     if (m.tls.keyFile === '') issues.push({ path: 'mqtt.tls.keyFile', message: 'TLS needs the private key of the certificate', hint: 'a PEM file' });
   }
+  if ((m.external.certFile === '') !== (m.external.keyFile === '')) {
+    // One without the other was ignored: the client connected without its certificate.
+    const missing = m.external.certFile === '' ? 'certFile' : 'keyFile';
+    issues.push({ path: `mqtt.external.${missing}`, message: 'mqtt.external.certFile and keyFile go together (the client certificate and its key)', hint: `set mqtt.external.${missing} too, or neither` });
+  }
   if (m.tls.clientCertRequired && m.tls.caFile === '') {
     issues.push({ path: 'mqtt.tls.caFile', message: 'mutual TLS needs the CA that signs client certificates', hint: 'a PEM file' });
   }

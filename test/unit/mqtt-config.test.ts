@@ -63,6 +63,7 @@ test('mqtt-config - bad configs are refused with the path of every problem', () 
     ['websocket on the HTTP port', { mqtt: { websocket: { enabled: true, port: 8080 } } }, /^http\.port: is the same as mqtt\.websocket\.port/],
     ['bad external URL', { mqtt: { mode: 'external', external: { url: 'http://broker' } } }, /^mqtt\.external\.url:/],
     ['bad shared group', { mqtt: { external: { sharedGroup: 'a/b' } } }, /^mqtt\.external\.sharedGroup:/],
+    ['client key without its certificate', { mqtt: { mode: 'external', external: { url: 'mqtts://b:8883', keyFile: 'k.pem' } } }, /^mqtt\.external\.certFile: mqtt\.external\.certFile and keyFile go together/],
     ['packet limit too small', { mqtt: { limits: { maxPacketBytes: 10 } } }, /^mqtt\.limits\.maxPacketBytes:/],
     ['unknown limit', { mqtt: { limits: { maxFoo: 1 } } }, /^mqtt\.limits:|maxFoo/],
   ];
