@@ -135,6 +135,14 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
 
   const envPaths = new Map<string, string>();
   for (const name of envApplied) envPaths.set(keys.get(name)!.path.join('.'), name);
+  /** The variable that set `dotted` or the list it is in (nats.servers.1 from SCANGATE_NATS_SERVERS). */
+  const envOf = (dotted: string): string | undefined => {
+    for (let d = dotted; d !== ''; d = d.includes('.') ? d.slice(0, d.lastIndexOf('.')) : '') {
+      const name = envPaths.get(d);
+      if (name !== undefined) return name;
+    }
+    return undefined;
+  };
 
   const result = configSchema.safeParse(raw);
   if (!result.success) {
@@ -143,7 +151,7 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
       const paths = i.code === 'unrecognized_keys' ? i.keys.map((k) => [...base, k]) : [base];
       for (const p of paths) {
         const dotted = p.join('.');
-        const fromEnv = envPaths.get(dotted);
+        const fromEnv = envOf(dotted);
         const message = i.code === 'unrecognized_keys' ? 'is not a known key' : i.message;
         const issue: ConfigIssue = { path: fromEnv ? `${dotted} (from ${fromEnv})` : dotted, message };
         const hint = hintFor(p, i.code);
@@ -159,6 +167,12 @@ export function loadConfig(opts: LoadOptions = {}): LoadedConfig {
   const cross = crossCheck(result.data);
   if (cross.length > 0) {
     for (const c of cross) {
+      // A value from the environment: say so, and give no line of the file (which holds another value or none).
+      const fromEnv = envOf(c.path);
+      if (fromEnv !== undefined) {
+        c.path = `${c.path} (from ${fromEnv})`;
+        continue;
+      }
       const line = lineOf(c.path.split('.').map((s) => (/^\d+$/.test(s) ? Number(s) : s)));
       if (line !== undefined) c.line = line;
     }

@@ -107,6 +107,8 @@ const BAD: [string, string | null, Record<string, string>, string[]][] = [
   ['broken YAML', 'mqtt:\n  port: [1\n', {}, ['(yaml)']],
   ['env: bad number', null, { SCANGATE_MQTT_PORT: 'x' }, ['mqtt.port (from SCANGATE_MQTT_PORT)']],
   ['env: unknown variable', null, { SCANGATE_MQTT_PROT: '1' }, ['SCANGATE_MQTT_PROT']],
+  ['env: a bad entry of a list', null, { SCANGATE_NATS_SERVERS: 'nats://127.0.0.1:4222,http://x' }, ['nats.servers.1 (from SCANGATE_NATS_SERVERS)']],
+  ['env: a clash the variable made', 'mqtt:\n  port: 9000\nhttp:\n  port: 9100\n', { SCANGATE_HTTP_PORT: '9000' }, ['http.port (from SCANGATE_HTTP_PORT)']],
   ['several problems at once', 'gatewayId: "a b"\nmqtt:\n  port: -1\n  x: 1\nbatch:\n  maxEvents: 0\n', {}, ['gatewayId', 'mqtt.port', 'mqtt.x', 'batch.maxEvents']],
 ];
 
@@ -117,6 +119,11 @@ for (const [name, yaml, env, paths] of BAD) {
     for (const p of got) assert.ok(p.message.length > 0);
   });
 }
+
+test('config - a problem the environment made names the variable, not a line of the file', () => {
+  const got = problems('mqtt:\n  port: 9000\nhttp:\n  port: 9100\n', { SCANGATE_HTTP_PORT: '9000' });
+  assert.is(got[0]!.line, undefined);
+});
 
 test('config - problems carry the file line and a hint', () => {
   const got = problems('gatewayId: ok\nmqtt:\n  host: 0.0.0.0\n  port: 99999\n');
