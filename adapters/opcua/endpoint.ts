@@ -313,7 +313,11 @@ export class Endpoint {
     if (start !== undefined && this.serverStartTimeMs !== undefined && start !== this.serverStartTimeMs) {
       this.stats.serverRestarts++;
       for (const r of this.readers) r.seq.markServerRestart();
-      this.log.info({ url: this.cfg.url, startTime: new Date(start).toISOString() }, 'the PLC restarted');
+      const dropped = this.writer.dropQueued();
+      this.log.info(
+        { url: this.cfg.url, startTime: new Date(start).toISOString(), decisionsDropped: dropped },
+        dropped > 0 ? `the PLC restarted: ${dropped} decisions for reads of its last run are dropped, not written to the new run (counted as expired)` : 'the PLC restarted',
+      );
     }
     if (start !== undefined) this.serverStartTimeMs = start;
     return changedNs;
@@ -365,6 +369,7 @@ export class Endpoint {
       };
       let checking = false;
       const timer = setInterval(() => {
+        this.writer.expireOld();
         if (checking) return; // a probe of a slow PLC is still out
         checking = true;
         void this.health().then(

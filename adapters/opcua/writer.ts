@@ -88,6 +88,39 @@ export class DecisionWriter {
     this.schedule();
   }
 
+  /**
+   * Decisions queued for more than decisionMaxAgeMs are dropped and counted, also while the session is down (they
+   * used to be counted only once it was back). Called every second by the endpoint.
+   */
+  expireOld(): void {
+    const now = Date.now();
+    let n = 0;
+    while (this.queue.length > 0 && now - this.queue[0]!.atMs > this.maxAgeMs) {
+      const op = this.queue.shift()!;
+      this.stats.expired++;
+      op.reader.stats.decisionsExpired++;
+      n++;
+    }
+    if (n > 0) this.stats.queued = this.queue.length;
+  }
+
+  /**
+   * The PLC restarted: decisions queued for reads of its last run are dropped, never written to the new run, where
+   * their seqs name other products (a PLC keeping decisions by seq would apply an old accept to a new pack).
+   * Returns how many were dropped (counted as expired).
+   */
+  dropQueued(): number {
+    const n = this.queue.length;
+    for (const op of this.queue) {
+      this.stats.expired++;
+      op.reader.stats.decisionsExpired++;
+    }
+    this.queue = [];
+    this.stats.queued = 0;
+    if (n > 0) this.checkIdle();
+    return n;
+  }
+
   /** Every decision of one burst of notifications goes in the same request: flush after the current turn. */
   private schedule(): void {
     if (this.scheduled) return;
