@@ -40,6 +40,14 @@ const SERVER_STATE = 'i=2259';
 /** Seconds between health checks, and the deeper check of the items on the PLC. */
 const HEALTH_MS = 1_000;
 const VERIFY_ITEMS_MS = 10_000;
+/**
+ * node-opcua's repair of a broken connection is left to it this long at least (3 x reconnectMaxDelayMs when
+ * longer); then, or at once when a repair attempt fails for a reason a repair cannot fix (a new PLC certificate, a
+ * refused user, another security setting), the gateway connects anew on its own, paced and with coded errors:
+ * such a repair retried without pause (dozens of handshakes a second) and never took a certificate trusted since.
+ */
+const REPAIR_MIN_MS = 20_000;
+const UNREPAIRABLE = new Set<string>(['SG_ERR_OPCUA_CERT_UNTRUSTED', 'SG_ERR_OPCUA_AUTH', 'SG_ERR_OPCUA_SECURITY']);
 
 export type EndpointState = 'connecting' | 'connected' | 'reconnecting' | 'closed';
 
@@ -111,6 +119,8 @@ export class Endpoint {
   private logged = new Set<string>();
   /** Readers waiting for their node to be back on the PLC. */
   private readonly rebinder: Rebinder;
+  /** The code of a repair attempt's failure that no repair can mend (UNREPAIRABLE); null: none. */
+  private unrepairable: string | null = null;
 
   constructor(o: EndpointOptions) {
     this.cfg = o.cfg;
@@ -239,7 +249,11 @@ export class Endpoint {
     client.on('connection_lost', () => this.onConnectionLost());
     client.on('connection_reestablished', () => this.onRepaired('channel'));
     // While node-opcua repairs, say why its attempts fail (a replaced PLC certificate, a refused user...).
-    client.on('reconnection_attempt_has_failed', (err: Error) => this.noteError(err));
+    client.on('reconnection_attempt_has_failed', (err: Error) => {
+      this.noteError(err);
+      const code = classifyConnectError(err);
+      if (UNREPAIRABLE.has(code)) this.unrepairable = code;
+    });
     client.on('close', () => {
       if (!this.closing) this.wake?.();
     });
@@ -340,6 +354,7 @@ export class Endpoint {
     if (this.closing) return;
     this.stats.state = 'reconnecting';
     this.stats.downSinceMs ??= Date.now();
+    this.stats.lastError = { code: 'SG_ERR_OPCUA_CONNECT', message: 'the connection to the PLC was lost; repairing it', atMs: Date.now() };
     this.writer.setSession(null);
     this.log.warn({ code: 'SG_ERR_OPCUA_CONNECT', url: this.cfg.url }, 'connection to the PLC lost; repairing it');
   }
@@ -354,6 +369,7 @@ export class Endpoint {
     this.stats.connectedSinceMs = now;
     this.subs.lastPublishAtMs = now;
     this.subs.lastVerifyAtMs = 0; // verify the items at the next health check
+    this.unrepairable = null;
     this.writer.setSession(this.session);
     this.logged.clear();
     this.log.info({ url: this.cfg.url, how, reconnectMs: this.stats.lastReconnectMs }, 'connection to the PLC repaired');
@@ -391,6 +407,7 @@ export class Endpoint {
     const session = this.session;
     if (this.closing || client === null || session === null) return false;
     if (this.stale) return false;
+    if (this.stats.state === 'reconnecting' && this.repairHopeless()) return false;
     if (client.isReconnecting || this.rebuilding) return true; // node-opcua is repairing: leave it be
     const now = Date.now();
     const keepAliveMs = this.subs.keepAliveMs();
@@ -426,6 +443,18 @@ export class Endpoint {
       if (this.closing || client.isReconnecting) return true;
       return this.rebuildSubscription(session, subscriptionGone ? 'the subscription was terminated' : silent ? `no publish response for ${silentNow} ms` : 'monitored items missing on the PLC');
     }
+    return true;
+  }
+
+  /** node-opcua's repair cannot succeed, or has had its time: say so (the caller connects anew). */
+  private repairHopeless(): boolean {
+    const repairingMs = Date.now() - (this.stats.downSinceMs ?? Date.now());
+    const code = this.unrepairable;
+    if (code === null && repairingMs < Math.max(REPAIR_MIN_MS, 3 * this.global.reconnectMaxDelayMs)) return false;
+    this.log.warn(
+      { code: code ?? 'SG_ERR_OPCUA_CONNECT', url: this.cfg.url, repairingMs },
+      code !== null ? 'the PLC refuses the repaired connection (see the error before): connecting anew, paced' : 'the repair of the PLC connection takes too long: connecting anew',
+    );
     return true;
   }
 
@@ -467,6 +496,7 @@ export class Endpoint {
   }
 
   private async teardown(): Promise<void> {
+    this.unrepairable = null;
     this.writer.setSession(null);
     this.stats.connectedSinceMs = null;
     const client = this.client;

@@ -18,6 +18,8 @@ let pki: string;
 let n = 0;
 
 const USER = { username: 'operator', password: 'line-1-secret' };
+/** The PLC's users (it checks each login against this list as it is then). */
+const PLC_USERS = [{ ...USER }];
 
 test.before(async () => {
   tmp = tempDir('sg-opcua-sec-');
@@ -27,7 +29,7 @@ test.before(async () => {
       readers: [{ id: 'R1', ways: ['data'] }],
       securityModes: ['Sign', 'SignAndEncrypt'],
       securityPolicies: ['Basic256Sha256', 'Aes128_Sha256_RsaOaep', 'Aes256_Sha256_RsaPss'],
-      users: [USER],
+      users: PLC_USERS,
     }),
     startPlc(join(tmp.dir, 'insecure'), { readers: [{ id: 'R1', ways: ['data'] }], securityModes: ['None'], securityPolicies: ['None'] }),
   ]);
@@ -140,5 +142,26 @@ test('opcua security - a PLC that offers no unsecured endpoint refuses securityM
     await gw.close();
   }
 });
+
+test('opcua security - a PLC back from a restart with the password changed: not repaired forever, SG_ERR_OPCUA_AUTH, connected again once it is right', async () => {
+  const trusted = join(pki, 'trusted', 'certs');
+  const gw = await gateway(secure, { url: secure.endpointUrl, securityMode: 'SignAndEncrypt', securityPolicy: 'Basic256Sha256', ...USER });
+  try {
+    // The first test trusted this PLC's certificate in the shared PKI folder.
+    assert.ok(existsSync(trusted) && readdirSync(trusted).length > 0, 'the PLC certificate is trusted');
+    await decides(gw, secure);
+    await secure.stop();
+    PLC_USERS[0]!.password = 'changed-at-night';
+    await secure.start();
+    // node-opcua's repair retries the session forever without a word; the gateway gives it up and connects anew.
+    await waitUntil(() => ep(gw).lastError?.code === 'SG_ERR_OPCUA_AUTH', 45_000, `SG_ERR_OPCUA_AUTH (last error: ${JSON.stringify(ep(gw).lastError)})`);
+    assert.is(ep(gw).state, 'connecting');
+    PLC_USERS[0]!.password = USER.password;
+    await decides(gw, secure);
+  } finally {
+    PLC_USERS[0]!.password = USER.password;
+    await gw.close();
+  }
+}, 70_000);
 
 test.run();
