@@ -510,6 +510,8 @@ export class Endpoint {
     for (const r of this.readers) r.session = null;
     if (client !== null) {
       client.removeAllListeners();
+      // A repair given up may be between two attempts: no more of them (disconnect alone may leave one pending).
+      (client.connectionStrategy as { maxRetry: number }).maxRetry = 0;
       await withTimeout(client.disconnect(), 3_000, 'disconnecting').catch(() => undefined);
     }
     if (cm !== null) await cm.dispose().catch(() => undefined);
