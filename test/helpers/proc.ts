@@ -44,3 +44,23 @@ export function runScangate(args: string[], env: Record<string, string> = {}, no
     },
   };
 }
+
+/**
+ * Run `scangate passwd` with `stdin` written and closed; `stdin` undefined: stdin stays open and nothing is
+ * written, so a command that reads it waits (killed after 5 s).
+ */
+export function runPasswd(args: string[], stdin?: string): Promise<{ code: number | null; out: string; err: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'passwd', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out, err });
+    });
+    if (stdin !== undefined) child.stdin!.end(stdin);
+  });
+}

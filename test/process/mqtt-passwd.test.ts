@@ -2,27 +2,16 @@
  * `scangate passwd` as an operator uses it: the hash it prints goes into scangate.yaml, `config check` accepts
  * it, the daemon lets that user in with that password only, and the password never comes from argv.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/gateway.js';
 import { refusal } from '../helpers/mqtt-client.js';
-import { BIN, freePort, runScangate } from '../helpers/proc.js';
+import { freePort, runPasswd, runScangate } from '../helpers/proc.js';
 import { assert, suite } from '../helpers/uvu.js';
 
 const test = suite('mqtt-passwd');
 
-function passwd(args: string[], stdin: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'passwd', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    child.once('exit', (code) => resolve({ code, out, err }));
-    child.stdin!.end(stdin);
-  });
-}
+const passwd = runPasswd;
 
 test('mqtt-passwd - a hash from `scangate passwd` logs its user in; a wrong password does not', async () => {
   const tmp = tempDir('sg-passwd-');

@@ -2,31 +2,15 @@
  * `scangate passwd --username ...` prints only entries the configuration accepts: a bad one is refused with
  * SG_ERR_USAGE, exit 2, before the password is read; values YAML would misread are quoted.
  */
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../helpers/gateway.js';
-import { BIN, runScangate } from '../helpers/proc.js';
+import { runPasswd, runScangate } from '../helpers/proc.js';
 import { assert, suite } from '../helpers/uvu.js';
 
 const test = suite('passwd-entry');
 
-/** Run passwd; `stdin` undefined: stdin stays open and nothing is written, so a command that reads it waits (killed after 5 s). */
-function passwd(args: string[], stdin?: string): Promise<{ code: number | null; out: string; err: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, 'passwd', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-    if (stdin !== undefined) child.stdin!.end(stdin);
-  });
-}
+const passwd = runPasswd;
 
 test('passwd-entry - entries the configuration refuses: exit 2 with SG_ERR_USAGE, the option and the rule, before reading the password', async () => {
   const table: [string, string[], RegExp][] = [
