@@ -23,7 +23,9 @@ let proxy: TcpProxy;
 let gw: Gateway;
 
 const ep = () => gw.opcua!.status().endpoints[0]!;
-const lost = () => ep().readers.reduce((n, r) => n + r.lostReads, 0);
+/** Reads the PLC made that got no decision from the gateway: never received (lost), or decided while the PLC went
+ * away and dropped when it came back restarted (their seqs name other products in its new run: expired). */
+const lost = () => ep().readers.reduce((n, r) => n + r.lostReads + r.decisionsExpired, 0);
 const allRecords = (): ReadRecord[] => plc.line.readers.flatMap((r) => r.records);
 const undecided = () => allRecords().filter((r) => r.decisions === 0).length;
 
