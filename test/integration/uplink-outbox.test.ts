@@ -8,7 +8,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
-import { startGateway } from '../../cli/daemon.js';
+import { startGateway, type Gateway } from '../../cli/daemon.js';
 import { readEvents } from '../helpers/central.js';
 import { silentLog, tempDir, testConfig } from '../helpers/gateway.js';
 import { startNats } from '../helpers/nats.js';
@@ -38,6 +38,22 @@ function bigRead(n: number): string {
   return `X${n}-${'A'.repeat(600)}`;
 }
 
+/**
+ * Publish big reads at QoS 1 until one is held: not acknowledged within `waitMs` while the outbox is full (one
+ * only slow on a loaded machine is waited for and counted as acknowledged).
+ */
+async function fillUntilHeld(client: mqtt.MqttClient, gw: Gateway, waitMs: number): Promise<{ acked: number; held: Promise<unknown> | null; heldCode: string }> {
+  let acked = 0;
+  for (let n = 0; n < 5000; n++) {
+    const p = client.publishAsync('scangate/v1/demo/L1/verify/read', bigRead(n), { qos: 1 });
+    const r = await Promise.race([p.then(() => 'acked'), sleep(waitMs).then(() => 'held')]);
+    if (r === 'held' && gw.outbox.full) return { acked, held: p, heldCode: bigRead(n) };
+    if (r === 'held') await p;
+    acked++;
+  }
+  return { acked, held: null, heldCode: '' };
+}
+
 test('uplink-outbox - a full outbox holds reads unacknowledged and undecided, with an alarm, until the uplink frees it', async () => {
   const nats = await startNats();
   await nats.stop(); // NATS away: the outbox can only grow
@@ -50,18 +66,7 @@ test('uplink-outbox - a full outbox holds reads unacknowledged and undecided, wi
     let verdicts = 0;
     client.on('message', () => verdicts++);
     await client.subscribeAsync('scangate/v1/demo/L1/verify/verdict', { qos: 0 });
-    let acked = 0;
-    let held: Promise<unknown> | null = null;
-    for (let n = 0; n < 5000 && held === null; n++) {
-      const p = client.publishAsync('scangate/v1/demo/L1/verify/read', bigRead(n), { qos: 1 });
-      const r = await Promise.race([p.then(() => 'acked'), sleep(1500).then(() => 'held')]);
-      if (r === 'acked') acked++;
-      else if (gw.outbox.full) held = p;
-      else {
-        await p; // only slow (a stall on a loaded machine), not held
-        acked++;
-      }
-    }
+    const { acked, held } = await fillUntilHeld(client, gw, 1500);
     assert.ok(held !== null, `a read was held once the outbox was full (after ${acked} reads)`);
     const st = gw.outbox.stats();
     assert.ok(st.full && st.bytes >= 1_048_576, 'outbox at its bound');
@@ -105,19 +110,7 @@ test('uplink-outbox - a read held longer than mqtt.maxHoldMs is not decided when
     const verdicts: Record<string, unknown>[] = [];
     client.on('message', (_t, m) => verdicts.push(JSON.parse(m.toString()) as Record<string, unknown>));
     await client.subscribeAsync('scangate/v1/demo/L1/verify/verdict', { qos: 0 });
-    let acked = 0;
-    let held: Promise<unknown> | null = null;
-    let heldCode = '';
-    for (let n = 0; n < 5000 && held === null; n++) {
-      const p = client.publishAsync('scangate/v1/demo/L1/verify/read', bigRead(n), { qos: 1 });
-      const r = await Promise.race([p.then(() => 'acked'), sleep(1000).then(() => 'held')]);
-      if (r === 'acked') acked++;
-      else if (gw.outbox.full) [held, heldCode] = [p, bigRead(n)];
-      else {
-        await p; // only slow (a stall on a loaded machine), not held
-        acked++;
-      }
-    }
+    const { acked, held, heldCode } = await fillUntilHeld(client, gw, 1000);
     assert.ok(held !== null, 'a read was held');
     await nats.restart();
     await held;
