@@ -14,7 +14,7 @@ import { scanDataCode, scanFailure, scanResultCodes, stripIso15434, withSymbolog
 import { fieldsOf, goodSeverity, seqValue, shown } from './values.js';
 import { ScanQueue, type ScanJob } from './scan-queue.js';
 import { readPrint, SeqTracker, next } from './seq.js';
-import { withTimeout } from './util.js';
+import { PlcTimeout, withTimeout } from './util.js';
 import type { DecisionPlan } from './writer.js';
 
 /** Where readers put what they read. */
@@ -386,7 +386,7 @@ export class ReaderRuntime {
         } catch (err) {
           // The product is at the gate: it gets a decision (NO_READ), never silence; the log says it was no read.
           const m = err instanceof Error ? err.message : String(err);
-          const timedOut = /timed out/i.test(m);
+          const timedOut = err instanceof PlcTimeout;
           this.stats.scanErrors++;
           if (timedOut) this.stats.scanTimeouts++;
           this.sink.scanFailed(this, timedOut ? 'timeout' : 'error', t, m);
